@@ -9,6 +9,7 @@ Python programmer would reach for (``except KeyError`` catches an unknown attrib
 
     DataJointError (LabjoinError)
     ├── ConfigError                              bad or missing configuration
+    │   ├── UnknownSettingError(KeyError, AttributeError)  a setting name that does not exist
     │   └── MissingCredentialsError              no password/user and no way to ask
     ├── LostConnectionError                      the server went away
     ├── BackendUnavailableError                  server not reachable / driver missing
@@ -68,6 +69,7 @@ __all__ = [
     "ThreadSafetyError",
     "TransactionError",
     "UnknownAttributeError",
+    "UnknownSettingError",
     "UnsupportedOperation",
 ]
 
@@ -92,6 +94,15 @@ LabjoinError = DataJointError
 
 class ConfigError(DataJointError):
     """A setting is missing, malformed or contradicts another one."""
+
+
+class UnknownSettingError(ConfigError, KeyError, AttributeError):
+    """A setting name that does not exist (``config['x']`` or ``config.database.x``).
+
+    It is a KeyError so that DataJoint-era ``except KeyError`` around ``dj.config[...]`` still
+    works, and an AttributeError so that ``hasattr``/``getattr(..., default)`` work on
+    ``config.database``.
+    """
 
 
 class MissingCredentialsError(ConfigError):
