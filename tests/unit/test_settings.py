@@ -142,6 +142,17 @@ def test_store_secrets_fill_unset_attributes(isolated: Path, caplog: pytest.LogC
     assert "'missing'" in caplog.text
 
 
+def test_store_secrets_without_any_store_are_reported(
+    isolated: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_json(isolated / "project" / "datajoint.json", {})
+    write_secret(isolated / "project" / ".secrets", "stores.raw.secret_key", "sk")
+    with caplog.at_level(logging.WARNING, logger="labjoin.settings"):
+        cfg = Config()
+        assert (cfg["stores"], cfg.source("stores")) == ({}, "default")
+    assert "'raw'" in caplog.text
+
+
 def test_environment_wins_over_files(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_json(isolated / "project" / "datajoint.json", {"database.host": "file-host", "safemode": True})
     monkeypatch.setenv("DJ_HOST", "env-host")

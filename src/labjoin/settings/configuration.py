@@ -166,8 +166,8 @@ class Config(Mapping[str, Any]):
         """Fill unset attributes of configured stores from ``stores.<name>.<attr>`` secret files."""
         if not secrets:
             return
-        owner = next((layer for layer in layers if "stores" in layer), None)
-        stores, source = owner["stores"] if owner else (self._defaults["stores"], "default")
+        owner = next((layer for layer in layers if "stores" in layer), {})
+        stores, source = owner.get("stores", ({}, ""))
         merged = copy.deepcopy(stores)
         for name, attrs in secrets.items():
             if not isinstance(merged.get(name), dict):
@@ -175,10 +175,8 @@ class Config(Mapping[str, Any]):
                 continue
             for attr, value in attrs.items():
                 merged[name].setdefault(attr, value)
-        if owner is not None:
+        if owner:
             owner["stores"] = (merged, source)
-        else:
-            self._defaults["stores"] = merged
 
     def reload(self) -> None:
         """Read environment variables and files again on next use; runtime settings are kept."""
