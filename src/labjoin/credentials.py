@@ -25,7 +25,8 @@ from pathlib import Path
 
 from labjoin.errors import ConfigError, MissingCredentialsError
 from labjoin.settings import Config, resolve_backend, resolve_database_url
-from labjoin.settings.sources import home_dir, write_file
+from labjoin.settings.configuration import config_or_default
+from labjoin.settings.sources import home_dir, read_json_object, write_file
 
 __all__ = [
     "CREDENTIALS_FILE",
@@ -44,14 +45,6 @@ KEYRING_SERVICE = "labjoin"
 CREDENTIALS_FILE = "credentials.json"
 
 
-def _config(cfg: Config | None) -> Config:
-    if cfg is None:
-        from labjoin.settings import config
-
-        return config
-    return cfg
-
-
 def keyring_username(user: str, host: str) -> str:
     """The keyring entry name for an account: ``'<user>@<host>'``."""
     return f"{user}@{host}"
@@ -63,7 +56,7 @@ def credentials_path(cfg: Config | None = None) -> Path:
     ``$LABJOIN_HOME/credentials.json`` when ``home`` is set, else
     ``$XDG_CONFIG_HOME/labjoin/credentials.json`` (default ``~/.config/labjoin/``).
     """
-    cfg = _config(cfg)
+    cfg = config_or_default(cfg)
     if cfg["home"]:
         return Path(cfg["home"]).expanduser() / CREDENTIALS_FILE
     config_home = cfg.environ.get("XDG_CONFIG_HOME", "")
@@ -107,21 +100,11 @@ def _keyring_set(username: str, password: str) -> bool:
 
 
 def _read_file(path: Path) -> dict[str, str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         return {}
-    except OSError as err:
-        raise ConfigError(f"Cannot read credentials file {path}: {err.strerror}.") from err
     if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         log.warning("Credentials file %s is readable by other users; run: chmod 600 %s", path, path)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ConfigError(
-            f"Credentials file {path} is not valid JSON: {err.msg} at line {err.lineno}."
-        ) from None
-    passwords = data.get("passwords") if isinstance(data, dict) else None
+    passwords = read_json_object(path, "Credentials file").get("passwords")
     if not isinstance(passwords, dict):
         raise ConfigError(f'Credentials file {path} must hold {{"passwords": {{"user@host": "..."}}}}.')
     return passwords
@@ -141,7 +124,7 @@ def get_password(user: str | None, host: str, backend: str, *, config: Config | 
     """
     if backend == "sqlite":
         return None
-    cfg = _config(config)
+    cfg = config_or_default(config)
     password = cfg["database.password"]
     if password is not None:
         return password
@@ -166,7 +149,7 @@ def store_password(
     username = keyring_username(user, host)
     if use_keyring and _keyring_set(username, password):
         return "keyring"
-    path = credentials_path(_config(config))
+    path = credentials_path(config_or_default(config))
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as err:
@@ -181,7 +164,7 @@ def resolve_connection_url(config: Config | None = None) -> str:
     """The database URL to connect with: the settings' URL plus a password from here if it lacks one."""
     from sqlalchemy.engine import make_url
 
-    cfg = _config(config)
+    cfg = config_or_default(config)
     url = make_url(resolve_database_url(cfg))
     backend = resolve_backend(cfg)
     if backend != "sqlite" and url.password is None and url.host:

@@ -43,7 +43,7 @@ from labjoin.settings.sources import (
 )
 from labjoin.settings.table import PREFIXES, SETTINGS, is_known, lookup, masked, unknown_key_message
 
-__all__ = ["Config", "SettingRow", "config"]
+__all__ = ["Config", "SettingRow", "config", "config_or_default"]
 
 log = logging.getLogger("labjoin.settings")
 
@@ -421,3 +421,8 @@ class _Group:
 
 config = Config()
 """The process-wide configuration that ``dj.config`` refers to."""
+
+
+def config_or_default(cfg: Config | None) -> Config:
+    """``cfg``, or the process-wide :data:`config` when None: library functions accept either."""
+    return config if cfg is None else cfg

@@ -31,6 +31,7 @@ __all__ = [
     "home_dir",
     "read_env",
     "read_json",
+    "read_json_object",
     "read_secrets",
     "write_file",
 ]
@@ -106,24 +107,28 @@ def _validated(flat: Mapping[str, Any], source: str) -> Layer:
     return layer
 
 
-def read_json(path: Path) -> Layer:
-    """Read a config file (flat dotted keys, nested groups, or a mix)."""
-    source = f"file:{path}"
+def read_json_object(path: Path, what: str = "Config file") -> dict[str, Any]:
+    """The JSON object in ``path``; ConfigError naming ``what`` and the path if it is not one."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(
-            f"Cannot read config file {path}: {err.strerror}. Fix its permissions or remove it."
+            f"Cannot read {what.lower()} {path}: {err.strerror}. Fix its permissions or remove it."
         ) from err
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise ConfigError(
-            f"Config file {path} is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}."
+            f"{what} {path} is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}."
         ) from None
     if not isinstance(data, dict):
-        raise ConfigError(f"Config file {path} must hold a JSON object, not {type(data).__name__}.")
-    return _validated(flatten(data), source)
+        raise ConfigError(f"{what} {path} must hold a JSON object, not {type(data).__name__}.")
+    return data
+
+
+def read_json(path: Path) -> Layer:
+    """Read a config file (flat dotted keys, nested groups, or a mix)."""
+    return _validated(flatten(read_json_object(path)), f"file:{path}")
 
 
 def read_env(environ: Mapping[str, str]) -> Layer:

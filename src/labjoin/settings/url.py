@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from labjoin.errors import ConfigError
+from labjoin.settings.configuration import Config, config_or_default
 from labjoin.settings.kinds import URL_BACKENDS
 from labjoin.settings.sources import home_dir
-
-if TYPE_CHECKING:
-    from labjoin.settings.configuration import Config
 
 __all__ = [
     "DEFAULT_PORTS",
@@ -40,17 +37,9 @@ SQLITE_FILE = "labjoin.sqlite"
 _FIX = "Set LABJOIN_DATABASE_URL (e.g. sqlite:////data/lab.sqlite) or LABJOIN_HOME to a writable directory."
 
 
-def _config(cfg: Config | None) -> Config:
-    if cfg is None:
-        from labjoin.settings.configuration import config
-
-        return config
-    return cfg
-
-
 def resolve_backend(cfg: Config | None = None) -> str:
     """The backend the settings select: ``'sqlite'``, ``'postgresql'`` or ``'mysql'``."""
-    cfg = _config(cfg)
+    cfg = config_or_default(cfg)
     url = cfg["database.url"]
     if url:
         return URL_BACKENDS[url.split(":", 1)[0].split("+", 1)[0].lower()]
@@ -92,7 +81,7 @@ def resolve_database_url(cfg: Config | None = None) -> str:
     from sqlalchemy.engine import URL, make_url
     from sqlalchemy.exc import ArgumentError
 
-    cfg = _config(cfg)
+    cfg = config_or_default(cfg)
     backend = resolve_backend(cfg)
     if cfg["database.url"]:
         try:
@@ -134,7 +123,7 @@ def sqlite_path(cfg: Config | None = None) -> Path | None:
     ConfigError
         If the default directory cannot be created or written (read-only or unknown home).
     """
-    cfg = _config(cfg)
+    cfg = config_or_default(cfg)
     explicit = cfg["sqlite.path"]
     if explicit:
         if explicit == ":memory:":
