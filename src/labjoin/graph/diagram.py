@@ -48,9 +48,10 @@ from labjoin.render.diagram_svg import (
     render_svg,
 )
 
-__all__ = ["HIDDEN_TIERS", "Diagram", "SvgText", "TableInfo", "table_info"]
+__all__ = ["DRAWN_TIERS", "HIDDEN_TIERS", "Diagram", "SvgText", "TableInfo", "table_info"]
 
 HIDDEN_TIERS = frozenset({"Jobs", "External", "Hidden"})
+DRAWN_TIERS = frozenset({"Manual", "Lookup", "Imported", "Computed", "Part"})
 
 _QUOTED_NAME = re.compile(r'^(?:`(?P<s1>[^`]*)`|"(?P<s2>[^"]*)"|(?P<s3>[^.`"]*))\.(?P<table>.+)$')
 _PART_NAME = re.compile(r"^(?P<master>(?:#|__|_)?[a-z][a-z0-9]*(?:_[a-z0-9]+)*)__(?P<part>[a-z][a-z0-9]*(?:_[a-z0-9]+)*)$")
@@ -118,7 +119,9 @@ def table_info(graph: nx.DiGraph, node: str) -> TableInfo:
     data = graph.nodes[node]
     schema, table, rebuild = _split_name(node)
     part = _PART_NAME.match(table)
-    tier = data.get("tier") or _infer_tier(table)
+    tier = data.get("tier")
+    if tier not in DRAWN_TIERS and tier not in HIDDEN_TIERS:
+        tier = _infer_tier(table)  # missing or unrecognised ("Unknown"): the name's prefix decides
     class_name = data.get("class_name")
     if not class_name:
         if part:
@@ -214,12 +217,20 @@ class Diagram(nx.DiGraph):
     def _resolve(self, source: Any, context: Any) -> tuple[nx.DiGraph, set[str]]:
         """Turn ``source`` into (dependency graph, node ids to show).
 
-        The core's ``labjoin.Diagram`` overrides this to accept schemas, modules and tables;
-        this base class knows no connection, so it only accepts graphs and diagrams.
+        The core's ``labjoin.Diagram`` overrides this to accept schemas, modules and tables
+        (calling ``super()._resolve`` for anything else). This base class knows no connection:
+        it only resolves node ids (a string or a collection of strings) in its own graph.
         """
+        names: list[str] | None = None
+        if isinstance(source, str):
+            names = [source]
+        elif isinstance(source, (list, tuple, set, frozenset)) and all(isinstance(s, str) for s in source):
+            names = list(source)
+        if names is not None and len(self):
+            return self, self._checked(names)
         raise DataJointError(
-            f"Cannot make a diagram of a {type(source).__name__}: this Diagram has no connection. "
-            "Use labjoin.Diagram(schema_or_table), or Diagram.from_graph(graph, nodes)."
+            f"Cannot make a diagram of {type(source).__name__} {source!r:.60}: this Diagram has no "
+            "connection. Use labjoin.Diagram(schema_or_table), or Diagram.from_graph(graph, nodes)."
         )
 
     def _default_direction(self) -> str:
@@ -248,18 +259,18 @@ class Diagram(nx.DiGraph):
     def _copy(self) -> Diagram:
         return type(self)(self)
 
-    def _operand(self, result: Diagram, arg: Any) -> set[str]:
-        """Node ids named by the right operand of ``+``, ``-`` or ``*``; adopts its graph."""
+    def _operand(self, arg: Any) -> set[str]:
+        """Node ids named by the right operand of ``+``, ``-`` or ``*``, adopting its graph.
+
+        ``self`` is the (copied) result of the operation.
+        """
         if isinstance(arg, Diagram):
-            result._adopt(arg)
+            self._adopt(arg)
             return set(arg.nodes_to_show)
-        if isinstance(arg, str):
-            return result._checked([arg])
-        if isinstance(arg, (list, tuple, set, frozenset)) and all(isinstance(a, str) for a in arg):
-            return result._checked(arg)
         graph, nodes = self._resolve(arg, self.context)
-        result._adopt(graph)
-        return result._checked(nodes)
+        if graph is not self:
+            self._adopt(graph)
+        return self._checked(nodes)
 
     # ---- algebra ----------------------------------------------------------------------------
     def __add__(self, arg: Any) -> Diagram:
@@ -267,7 +278,7 @@ class Diagram(nx.DiGraph):
         result = self._copy()
         if isinstance(arg, int) and not isinstance(arg, bool):
             return result._expand(arg) if arg >= 0 else result._expand(arg, upstream=True)
-        result.nodes_to_show |= self._operand(result, arg)
+        result.nodes_to_show |= result._operand(arg)
         return result
 
     def __sub__(self, arg: Any) -> Diagram:
@@ -275,13 +286,13 @@ class Diagram(nx.DiGraph):
         result = self._copy()
         if isinstance(arg, int) and not isinstance(arg, bool):
             return result._expand(arg, upstream=True) if arg >= 0 else result._expand(-arg)
-        result.nodes_to_show -= self._operand(result, arg)
+        result.nodes_to_show -= result._operand(arg)
         return result
 
     def __mul__(self, arg: Any) -> Diagram:
         """``d1 * d2``: the tables shown in both."""
         result = self._copy()
-        result.nodes_to_show &= self._operand(result, arg)
+        result.nodes_to_show &= result._operand(arg)
         return result
 
     def _expand(self, levels: int, *, upstream: bool = False) -> Diagram:

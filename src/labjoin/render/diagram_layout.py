@@ -205,16 +205,16 @@ class _Builder:
         self.succ: list[list[int]] = [[] for _ in range(n)]
         self.pred: list[list[int]] = [[] for _ in range(n)]
         self.edges: list[tuple[int, int]] = []
-        seen: set[tuple[int, int]] = set()
-        for u, v in edges:
-            if u not in self.index or v not in self.index or u == v:
-                continue
-            e = (self.index[u], self.index[v])
-            if e not in seen:
-                seen.add(e)
-                self.edges.append(e)
-                self.succ[e[0]].append(e[1])
-                self.pred[e[1]].append(e[0])
+        # Sorted by node position, so the result depends on the edge set, not on its order.
+        pairs = {
+            (self.index[u], self.index[v])
+            for u, v in edges
+            if u in self.index and v in self.index and u != v
+        }
+        for e in sorted(pairs):
+            self.edges.append(e)
+            self.succ[e[0]].append(e[1])
+            self.pred[e[1]].append(e[0])
 
     # -- phase 1: layers ------------------------------------------------------------------------
     def _topological_order(self) -> list[int]:
