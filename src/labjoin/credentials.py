@@ -160,17 +160,27 @@ def store_password(
     return str(path)
 
 
-def resolve_connection_url(config: Config | None = None) -> str:
-    """The database URL to connect with: the settings' URL plus a password from here if it lacks one."""
+def resolve_connection_url(
+    config: Config | None = None,
+    *,
+    host: str | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    port: int | None = None,
+    backend: str | None = None,
+) -> str:
+    """The URL to connect with: :func:`~labjoin.settings.resolve_database_url` (same arguments)
+    plus, when it has no password, one from :func:`get_password`."""
     from sqlalchemy.engine import make_url
 
     cfg = config_or_default(config)
-    url = make_url(resolve_database_url(cfg))
-    backend = resolve_backend(cfg)
+    explicit = {"host": host, "user": user, "password": password, "port": port, "backend": backend}
+    url = make_url(resolve_database_url(cfg, **explicit))
+    backend = resolve_backend(cfg, host=host, backend=backend)
     if backend != "sqlite" and url.password is None and url.host:
-        password = get_password(url.username, url.host, backend, config=cfg)
-        if password is not None:
-            url = url.set(password=password)
+        found = get_password(url.username, url.host, backend, config=cfg)
+        if found is not None:
+            url = url.set(password=found)
     return url.render_as_string(hide_password=False)
 
 

@@ -233,6 +233,17 @@ def test_connection_url_gets_the_password_from_the_keyring(
     )
 
 
+def test_connection_url_takes_explicit_arguments(memory_keyring: MemoryKeyring) -> None:
+    memory_keyring.set_password("labjoin", "bob@db2", "kr")
+    assert resolve_connection_url(Config(), host="db2", user="bob", backend="postgresql") == (
+        "postgresql+psycopg://bob:kr@db2:5432/postgres"
+    )
+    assert (
+        make_url(resolve_connection_url(Config(), host="db2", user="bob", password="given")).password
+        == "given"
+    )
+
+
 def test_connection_url_combines_a_url_with_dj_pass(
     no_keyring: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -239,6 +239,67 @@ def test_database_url_for_every_form(monkeypatch: pytest.MonkeyPatch, env: dict[
     assert resolve_backend(cfg) == make_url(url).get_backend_name().replace("mariadb", "mysql")
 
 
+@pytest.mark.parametrize(
+    ("env", "arguments", "url"),
+    [
+        ({}, {"host": "db"}, "mysql+pymysql://db:3306"),
+        ({}, {"host": "db", "backend": "postgres"}, "postgresql+psycopg://db:5432/postgres"),
+        (
+            {"DJ_HOST": "cfg", "DJ_USER": "u", "DJ_PASS": "p"},
+            {"host": "db:3307", "port": 3308},
+            "mysql+pymysql://u:p@db:3307",
+        ),
+        (
+            {"DJ_HOST": "cfg"},
+            {"user": "alice", "password": "pw", "port": 3310},
+            "mysql+pymysql://alice:pw@cfg:3310",
+        ),
+        (
+            {"LABJOIN_DATABASE_URL": "postgresql://a@db/lab"},
+            {"user": "b", "password": "pw"},
+            "postgresql+psycopg://b:pw@db/lab",
+        ),
+        (
+            {"LABJOIN_DATABASE_URL": "postgresql://a@db/lab"},
+            {"host": "other"},
+            "postgresql+psycopg://a@other/lab",
+        ),
+        ({"LABJOIN_DATABASE_URL": "sqlite://"}, {"host": "db"}, "mysql+pymysql://db:3306"),
+        (
+            {"LABJOIN_DATABASE_URL": "postgresql://a@db/lab"},
+            {"backend": "mysql"},
+            "mysql+pymysql://localhost:3306",
+        ),
+        (
+            {"DJ_BACKEND": "sqlite", "LABJOIN_SQLITE_PATH": ":memory:"},
+            {"host": "db"},
+            "mysql+pymysql://db:3306",
+        ),
+        ({"DJ_HOST": "db"}, {"backend": "sqlite", "user": "ignored"}, "sqlite:///"),
+    ],
+)
+def test_explicit_arguments_replace_configured_parts(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], arguments: dict, url: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    cfg = Config()
+    assert resolve_database_url(cfg, **arguments).startswith(url)
+    if url != "sqlite:///":
+        assert resolve_database_url(cfg, **arguments) == url
+    expected_backend = make_url(url).get_backend_name()
+    assert (
+        resolve_backend(cfg, host=arguments.get("host"), backend=arguments.get("backend")) == expected_backend
+    )
+
+
+def test_invalid_explicit_arguments() -> None:
+    with pytest.raises(ConfigError, match=r"'oracle'.*the backend argument"):
+        resolve_database_url(Config(), backend="oracle")
+    with pytest.raises(ConfigError, match=r"'database.port'.*'x'.*the port argument"):
+        resolve_database_url(Config(), host="db", port="x")  # type: ignore[arg-type]
+
+
 def test_url_password_survives_escaping(monkeypatch: pytest.MonkeyPatch) -> None:
     password = "p@ss:/w rd%?#&=ü"
     monkeypatch.setenv("DJ_HOST", "db")

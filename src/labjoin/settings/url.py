@@ -8,6 +8,9 @@ The rules, in order:
    says ``postgresql``), built from host, port, user, password and, for PostgreSQL,
    ``database.name``;
 3. otherwise SQLite at :func:`sqlite_path`.
+
+Explicit arguments (``dj.conn(host=..., user=..., password=..., port=..., backend=...)``)
+replace the matching parts of that result; an explicit host always selects a server.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from labjoin.errors import ConfigError
 from labjoin.settings.configuration import Config, config_or_default
 from labjoin.settings.kinds import URL_BACKENDS
 from labjoin.settings.sources import home_dir
+from labjoin.settings.table import lookup
 
 __all__ = [
     "DEFAULT_PORTS",
@@ -37,17 +41,26 @@ SQLITE_FILE = "labjoin.sqlite"
 _FIX = "Set LABJOIN_DATABASE_URL (e.g. sqlite:////data/lab.sqlite) or LABJOIN_HOME to a writable directory."
 
 
-def resolve_backend(cfg: Config | None = None) -> str:
-    """The backend the settings select: ``'sqlite'``, ``'postgresql'`` or ``'mysql'``."""
+def resolve_backend(cfg: Config | None = None, *, host: str | None = None, backend: str | None = None) -> str:
+    """The backend the settings select: ``'sqlite'``, ``'postgresql'`` or ``'mysql'``.
+
+    ``host`` and ``backend`` are explicit arguments (``dj.conn(host=...)``) and win over the
+    settings; an explicit host always means a server.
+    """
     cfg = config_or_default(cfg)
+    if backend is not None:
+        return lookup("database.backend").validate(backend, "the backend argument")
     url = cfg["database.url"]
-    if url:
-        return URL_BACKENDS[url.split(":", 1)[0].split("+", 1)[0].lower()]
-    if cfg["database.backend"]:
-        return cfg["database.backend"]
-    if cfg.is_configured("database.host"):
+    for configured in (_url_backend(url) if url else None, cfg["database.backend"]):
+        if configured and not (host is not None and configured == "sqlite"):
+            return configured
+    if host is not None or cfg.is_configured("database.host"):
         return "mysql"
     return "sqlite"
+
+
+def _url_backend(url: str) -> str:
+    return URL_BACKENDS[url.split(":", 1)[0].split("+", 1)[0].lower()]
 
 
 def split_host_port(host: str) -> tuple[str, int | None]:
@@ -66,26 +79,44 @@ def split_host_port(host: str) -> tuple[str, int | None]:
     return address, int(port)
 
 
-def resolve_database_url(cfg: Config | None = None) -> str:
+def resolve_database_url(
+    cfg: Config | None = None,
+    *,
+    host: str | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    port: int | None = None,
+    backend: str | None = None,
+) -> str:
     """The effective SQLAlchemy URL, password included (see the module docstring for the rules).
 
     Bare ``postgresql://`` and ``mysql://`` URLs get the drivers labjoin installs
     (``postgresql+psycopg``, ``mysql+pymysql``). For the default SQLite file the directory is
     created.
 
+    Parameters
+    ----------
+    cfg : Config, optional
+        Settings to use; the process-wide ``config`` by default.
+    host, user, password, port, backend : optional
+        Explicit values, as given to ``dj.conn(...)``; they replace the configured ones. A
+        ``host`` may carry a port (``'db:3307'``), which then wins over ``port``.
+
     Raises
     ------
     ConfigError
-        If ``database.url`` does not parse, or the default SQLite directory cannot be created.
+        If ``database.url`` or an argument is invalid, or the default SQLite directory cannot
+        be created.
     """
     from sqlalchemy.engine import URL, make_url
     from sqlalchemy.exc import ArgumentError
 
     cfg = config_or_default(cfg)
-    backend = resolve_backend(cfg)
-    if cfg["database.url"]:
+    backend = resolve_backend(cfg, host=host, backend=backend)
+    configured = cfg["database.url"]
+    if configured and _url_backend(configured) == backend:
         try:
-            url = make_url(cfg["database.url"])
+            url = make_url(configured)
         except (ArgumentError, ValueError) as err:  # ValueError: a port that is not a number
             raise ConfigError(
                 f"database.url (from {cfg.source('database.url')}) does not parse: {err}."
@@ -97,15 +128,25 @@ def resolve_database_url(cfg: Config | None = None) -> str:
         path = sqlite_path(cfg)
         url = URL.create("sqlite", database=None if path is None else str(path))
     else:
-        host, port = split_host_port(cfg["database.host"])
+        config_host, host_port = split_host_port(cfg["database.host"])
         url = URL.create(
             DRIVERS[backend],
             username=cfg["database.user"],
             password=cfg["database.password"],
-            host=host,
-            port=port or cfg["database.port"] or DEFAULT_PORTS[backend],
+            host=config_host,
+            port=host_port or cfg["database.port"] or DEFAULT_PORTS[backend],
             database=cfg["database.name"] if backend == "postgresql" else None,
         )
+    if backend != "sqlite":
+        if port is not None:
+            url = url.set(port=lookup("database.port").validate(port, "the port argument"))
+        if host is not None:
+            address, host_port = split_host_port(host)
+            url = url.set(host=address, port=host_port or url.port)
+        if user is not None:
+            url = url.set(username=user)
+        if password is not None:
+            url = url.set(password=password)
     return url.render_as_string(hide_password=False)
 
 
