@@ -326,7 +326,12 @@ def test_multi_schema_diagram_draws_one_cluster_per_schema(g):
     root = ET.fromstring(Diagram.from_graph(g).make_svg())
     clusters = root.findall(f".//{SVG}g[@class='cluster']")
     assert sorted(c.get("data-schema") for c in clusters) == ["acq", "ephys", "lab"]
-    assert all(c.find(f"{SVG}text").text == c.get("data-schema") for c in clusters)
+    titles = root.findall(f".//{SVG}g[@class='cluster-label']")
+    assert {t.get("data-schema"): t.find(f"{SVG}text").text for t in titles} == {
+        "acq": "acq", "ephys": "ephys", "lab": "lab"}
+    # upstream schemas are packed first: lab's band starts at the top
+    boxes = {c.get("data-schema"): float(c.find(f"{SVG}rect").get("y")) for c in clusters}
+    assert boxes["lab"] == min(boxes.values())
 
 
 def test_svg_edges_are_styled_by_kind(g):

@@ -82,6 +82,32 @@ def test_layering_no_overlap_routes_in_every_direction():
             assert end == pytest.approx(expected[1], abs=0.02)
 
 
+def segments_clear_of_nodes(layout: Layout, nodes, horizontal: bool) -> None:
+    """Every route bends only where no node is, and runs straight past no node but its own ends."""
+    r, c = (0, 1) if horizontal else (1, 0)  # rank and cross axis indices
+    eps = 0.01
+    boxes = {n: layout.box(n) for n in nodes}
+    for (u, v), points in layout.routes.items():
+        for a, b in itertools.pairwise(points):
+            lo, hi = sorted((a[r], b[r]))
+            for name, box in boxes.items():
+                if hi - lo < eps or box[r + 2] <= lo + eps or box[r] >= hi - eps:
+                    continue  # the segment's rank range does not reach this node
+                if abs(a[c] - b[c]) > eps:
+                    raise AssertionError(f"edge {u}->{v} bends across {name}")
+                if name not in (u, v) and box[c] < a[c] < box[c + 2]:
+                    raise AssertionError(f"edge {u}->{v} runs through {name}")
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+@pytest.mark.parametrize("n_clusters", [1, 3])
+def test_edges_never_cross_nodes(direction, n_clusters):
+    nodes, edges, sizes, clusters, groups = random_pipeline(seed=5, n=70, n_clusters=n_clusters)
+    layout = layered_layout(nodes, edges, sizes, clusters=clusters, groups=groups,
+                            options=LayoutOptions(direction=direction))
+    segments_clear_of_nodes(layout, nodes, horizontal=direction in ("LR", "RL"))
+
+
 def test_layers_follow_the_rank_axis():
     nodes, edges = ["a", "b", "c"], [("a", "b"), ("b", "c")]
     sizes = dict.fromkeys(nodes, (50.0, 20.0))
@@ -181,6 +207,7 @@ def test_random_pipelines_never_overlap(seed, n, n_clusters, direction):
     layout = layered_layout(nodes, edges, sizes, clusters=clusters, groups=groups,
                             options=LayoutOptions(direction=direction))
     check_layout(layout, nodes, edges)
+    segments_clear_of_nodes(layout, nodes, horizontal=direction in ("LR", "RL"))
 
 
 def test_empty_and_single_node():

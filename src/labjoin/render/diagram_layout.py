@@ -490,7 +490,7 @@ class _Builder:
         bands: dict[int, tuple[int, int, float, float]] = {}
         head = (opt.cluster_pad + (opt.cluster_label if label_cross else 0.0)) if self.clustered else 0.0
         tail = opt.cluster_pad if self.clustered else 0.0
-        for c in range(len(rows)):
+        for c in self._packing_order():
             local = self._cross_coordinates(rows[c])
             used = [lay for lay in range(n_layers) if rows[c][lay]]
             if not used:
@@ -505,6 +505,17 @@ class _Builder:
                     cross[i] = start + head + local[i]
             bands[c] = (first, last, start, start + head + extent + tail)
         return self._assemble(centre, thickness, rank_total, cross, bands, label_cross)
+
+    def _packing_order(self) -> list[int]:
+        """Clusters in the order their bands are packed: upstream schemas first.
+
+        A schema whose tables start in an earlier layer (on average, too) comes first, so the
+        drawing reads from the upstream schemas to the downstream ones.
+        """
+        layers: dict[int, list[int]] = {}
+        for i in range(self.n):
+            layers.setdefault(self.cluster[i], []).append(self.layer[i])
+        return sorted(layers, key=lambda c: (min(layers[c]), sum(layers[c]) / len(layers[c]), c))
 
     def _assemble(
         self,
@@ -528,13 +539,20 @@ class _Builder:
         positions = {self.ids[i]: to_xy(centre[self.layer[i]], cross[i]) for i in range(self.n)}
         routes: dict[tuple[str, str], list[Point]] = {}
         for u, v in self.edges:
-            points = [(centre[self.layer[u]] + self.rank_size[u] / 2, cross[u])]
+            # Inside a layer an edge runs straight along the rank axis (nothing else in the layer
+            # shares its cross position); it bends only in the empty gaps between layers.
+            lu, lv = self.layer[u], self.layer[v]
+            points = [(centre[lu] + self.rank_size[u] / 2, cross[u])]
+            if thickness[lu] - self.rank_size[u] > 0.5:
+                points.append((centre[lu] + thickness[lu] / 2, cross[u]))
             for d in self.chains.get((u, v), ()):
                 lay = self.layer[d]
                 points.append((centre[lay] - thickness[lay] / 2, cross[d]))
                 if thickness[lay] > 0:
                     points.append((centre[lay] + thickness[lay] / 2, cross[d]))
-            points.append((centre[self.layer[v]] - self.rank_size[v] / 2, cross[v]))
+            if thickness[lv] - self.rank_size[v] > 0.5:
+                points.append((centre[lv] - thickness[lv] / 2, cross[v]))
+            points.append((centre[lv] - self.rank_size[v] / 2, cross[v]))
             routes[(self.ids[u], self.ids[v])] = [to_xy(r, c) for r, c in points]
 
         boxes: dict[str, Box] = {}

@@ -64,6 +64,7 @@ TIER_STYLES: dict[str, TierStyle] = {
     "Part": TierStyle("box", "#ffffff", "#b0b0b0", "#000000", 10.0, "part"),
 }
 EDGE_COLOR = "#606060"
+CLUSTER_FILL = "#f6f6fa"
 ALIAS_COLOR = "#e07b00"
 EDGE_KINDS = ("primary", "secondary", "aliased")
 
@@ -168,7 +169,7 @@ def text_width(text: str, font_size: float) -> float:
         elif ch.isupper() or ch.isdigit():
             em += 0.67
         else:
-            em += 0.55
+            em += 0.58
     return em * font_size
 
 
@@ -177,7 +178,7 @@ def node_size(node: ViewNode) -> tuple[float, float]:
     style = TIER_STYLES.get(node.tier, TIER_STYLES["Manual"])
     width = text_width(node.label, style.font_size)
     if node.tier == "Part":
-        return (max(width + 12.0, 30.0), 20.0)
+        return (max(width + 16.0, 30.0), 20.0)
     if style.shape == "ellipse":
         return (max(width * 1.12 + 26.0, 50.0), 32.0)
     return (max(width + 20.0, 40.0), 28.0)
@@ -294,9 +295,7 @@ def render_svg(
             body.append(
                 f'<g class="cluster" data-schema="{_esc(schema)}">'
                 f'<rect x="{_num(x0)}" y="{_num(y0)}" width="{_num(x1 - x0)}" height="{_num(y1 - y0)}" '
-                f'rx="6" fill="#f6f6fa" stroke="#b8b8c8" stroke-width="1"/>'
-                + _text(x0 + 8, y0 + 10, schema, 11.0, "#505060", anchor="start")
-                + "</g>"
+                f'rx="6" fill="{CLUSTER_FILL}" stroke="#b8b8c8" stroke-width="1"/></g>'
             )
         body.append("</g>")
 
@@ -328,6 +327,19 @@ def render_svg(
             )
         body.append("</g>")
     body.append("</g>")
+
+    if lay.clusters:
+        # Titles go above the edges, on a patch of the cluster's colour, so edges never hide them.
+        body.append('<g class="cluster-labels">')
+        for schema, (x0, y0, _x1, _y1) in lay.clusters.items():
+            body.append(
+                f'<g class="cluster-label" data-schema="{_esc(schema)}">'
+                f'<rect x="{_num(x0 + 4)}" y="{_num(y0 + 3)}" width="{_num(text_width(schema, 11.0) + 8)}" '
+                f'height="14" fill="{CLUSTER_FILL}" fill-opacity="0.85"/>'
+                + _text(x0 + 8, y0 + 10, schema, 11.0, "#505060", anchor="start")
+                + "</g>"
+            )
+        body.append("</g>")
 
     body.append('<g class="nodes">')
     for node in view.nodes:
