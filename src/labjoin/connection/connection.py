@@ -102,10 +102,10 @@ class Connection:
         init_fun: Callable[[Connection], None] | None = None,
     ) -> None:
         if url is None:
-            from ..settings import config, resolve_database_url
+            from ..credentials import resolve_connection_url
 
-            url = resolve_database_url(config, host=host, user=user, password=password, port=port,
-                                       backend=backend)
+            url = resolve_connection_url(host=host, user=user, password=password, port=port,
+                                         backend=backend)
         self.url = _normalize_url(url)
         self.backend: Backend = backend_for_url(self.url)
         self._tracers: list[Tracer] = []

@@ -206,7 +206,7 @@ def _checks(a: Attribute, backend: Backend) -> list[str]:
     elif cat == "UUID" and backend.name == "sqlite":
         out.append(f"length({q}) = 16")
     elif cat == "JSON" and backend.name == "sqlite":
-        out.append(f"json_valid({q})")
+        out.append(f"{q} IS NULL OR json_valid({q})")
     return out
 
 

@@ -133,14 +133,10 @@ def backend_for_url(url: str) -> Backend:
 def _error_code(exc: BaseException) -> tuple[Any, str]:
     """(code, message) of a driver exception, whatever the driver."""
     msg = str(exc)
-    code = getattr(exc, "sqlstate", None)  # psycopg 3
-    if code is None and getattr(exc, "args", None):
-        first = exc.args[0]
-        if isinstance(first, int):  # pymysql: (errno, message)
-            code = first
-            if len(exc.args) > 1:
-                msg = str(exc.args[1])
-    return code, msg
+    args = getattr(exc, "args", None) or ()
+    if args and isinstance(args[0], int):  # pymysql: (errno, message); its sqlstate is too coarse
+        return args[0], str(args[1]) if len(args) > 1 else msg
+    return getattr(exc, "sqlstate", None), msg  # psycopg 3: SQLSTATE
 
 
 def translate_error(backend: Backend, exc: BaseException, sql: str | None = None) -> errors.DataJointError:

@@ -53,6 +53,10 @@ class TableMeta(type):
     def __iter__(cls) -> Any:
         return iter(cls())
 
+    def __contains__(cls, item: Any) -> bool:
+        # DataJoint compares a key dict with whole rows here (always False); test membership instead
+        return item in cls()
+
     def __len__(cls) -> int:
         return len(cls())
 
