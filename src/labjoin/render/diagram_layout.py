@@ -45,28 +45,13 @@ Box = tuple[float, float, float, float]
 
 @dataclass(frozen=True)
 class LayoutOptions:
-    """Spacing and effort of the layered layout (all distances in pixels).
+    """Spacing and effort of the layered layout (distances in pixels).
 
-    Parameters
-    ----------
-    direction : str
-        ``"LR"``, ``"TB"``, ``"RL"`` or ``"BT"``: where the edges point.
-    layer_gap : float
-        Free space between two consecutive layers.
-    node_gap : float
-        Free space between two nodes of the same layer.
-    dummy_gap : float
-        Free space next to the dummy point of a long edge.
-    cluster_pad : float
-        Padding inside a cluster box.
-    cluster_label : float
-        Room reserved at the top of a cluster box for its title.
-    cluster_gap : float
-        Free space between two cluster boxes.
-    margin : float
-        Margin around the whole drawing.
-    iterations : int
-        Number of down-and-up barycenter sweeps.
+    ``direction`` is where the edges point (one of :data:`DIRECTIONS`). The gaps are free space:
+    ``layer_gap`` between layers, ``node_gap`` between the nodes of a layer, ``dummy_gap`` next to
+    the point where a long edge crosses a layer, ``cluster_gap`` between cluster boxes. A cluster
+    box has ``cluster_pad`` of padding and ``cluster_label`` of room for its title; ``margin``
+    surrounds the drawing; ``iterations`` is the number of down-and-up barycenter sweeps.
     """
 
     direction: str = "LR"
@@ -84,23 +69,11 @@ class LayoutOptions:
 class Layout:
     """The result of :func:`layered_layout`.
 
-    Attributes
-    ----------
-    direction : str
-        The direction the layout was made for.
-    width, height : float
-        Size of the drawing, margins included.
-    positions : dict
-        Node id to the (x, y) of its centre.
-    sizes : dict
-        Node id to its (width, height).
-    layers : dict
-        Node id to its layer (0 for the sources); every edge goes to a higher layer.
-    routes : dict
-        (source, target) to the points an edge passes through: the source's border, the entry and
-        exit of every layer it crosses, the target's border.
-    clusters : dict
-        Cluster key to its box (x0, y0, x1, y1); empty when there is at most one cluster.
+    ``width``/``height`` include the margins; ``positions`` maps a node to its centre (x, y),
+    ``sizes`` to its (width, height), ``layers`` to its layer (0 for sources; every edge goes to
+    a higher layer). ``routes`` maps (source, target) to the points the edge passes through: the
+    source's border, the entry and exit of every layer on the way, the target's border.
+    ``clusters`` maps a cluster key to its box (x0, y0, x1, y1), empty with at most one cluster.
     """
 
     direction: str
@@ -294,8 +267,7 @@ class _Builder:
         n_layers = max(self.layer, default=-1) + 1
         rows = [[[] for _ in range(n_layers)] for _ in self.cluster_keys]
         topo_pos = {node: p for p, node in enumerate(order)}
-        real_then_dummy = order + list(range(self.n, len(self.layer)))
-        for i in real_then_dummy:
+        for i in order + list(range(self.n, len(self.layer))):
             rows[self.cluster[i]][self.layer[i]].append(i)
         for c in range(len(rows)):
             rows[c] = [sorted(r, key=lambda i: topo_pos.get(i, i)) for r in rows[c]]
@@ -304,13 +276,9 @@ class _Builder:
 
     def _reduce_crossings(self, rows: list[list[int]]) -> list[list[int]]:
         pos = [0] * len(self.layer)
-
-        def index_rows() -> None:
-            for r in rows:
-                for p, i in enumerate(r):
-                    pos[i] = p
-
-        index_rows()
+        for r in rows:
+            for p, i in enumerate(r):
+                pos[i] = p
         self._sweep(rows, pos, down=True)
         best = [list(r) for r in rows]
         best_crossings = self._crossings(rows, pos)
@@ -569,24 +537,13 @@ class _Builder:
                 boxes[self.cluster_keys[c]] = (min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb))
 
         # Translate so that everything (nodes, boxes, routes) starts at the margin.
-        xs: list[float] = []
-        ys: list[float] = []
-        for name, (x, y) in positions.items():
-            w, h = self.sizes[name]
-            xs += [x - w / 2, x + w / 2]
-            ys += [y - h / 2, y + h / 2]
-        for x0, y0, x1, y1 in boxes.values():
-            xs += [x0, x1]
-            ys += [y0, y1]
-        for pts in routes.values():
-            xs += [x for x, _ in pts]
-            ys += [y for _, y in pts]
-        if xs:
-            dx, dy = m - min(xs), m - min(ys)
-            width, height = max(xs) - min(xs) + 2 * m, max(ys) - min(ys) + 2 * m
-        else:
-            dx = dy = 0.0
-            width = height = 2 * m
+        corners = [(x + sx * self.sizes[k][0] / 2, y + sy * self.sizes[k][1] / 2)
+                   for k, (x, y) in positions.items() for sx, sy in ((-1, -1), (1, 1))]
+        corners += [p for b in boxes.values() for p in ((b[0], b[1]), (b[2], b[3]))]
+        corners += [p for pts in routes.values() for p in pts]
+        xs, ys = [p[0] for p in corners] or [0.0], [p[1] for p in corners] or [0.0]
+        dx, dy = m - min(xs), m - min(ys)
+        width, height = max(xs) - min(xs) + 2 * m, max(ys) - min(ys) + 2 * m
         positions = {k: (round(x + dx, 2), round(y + dy, 2)) for k, (x, y) in positions.items()}
         routes = {k: [(round(x + dx, 2), round(y + dy, 2)) for x, y in pts] for k, pts in routes.items()}
         boxes = {k: (round(a + dx, 2), round(b + dy, 2), round(c + dx, 2), round(d + dy, 2))
