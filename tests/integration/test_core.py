@@ -304,3 +304,16 @@ def test_definition_errors(make_schema):
             -> Subjct
             id: int
             """
+
+
+def test_diagram_of_a_schema(backend, p):
+    import xml.etree.ElementTree as ET
+
+    d = dj.Diagram(p.Subject.connection.schemas[p.Subject.database])
+    svg = d.make_svg()
+    root = ET.fromstring(str(svg))
+    tables = {a.get("data-table") for a in root.iter("{http://www.w3.org/2000/svg}a")}
+    for cls in (p.Lab, p.Subject, p.Session, p.Stat, p.Note):
+        assert cls.full_table_name in tables
+    assert p.Session.Trial.full_table_name in (dj.Diagram(p.Session) + 1).nodes_to_show
+    assert "flowchart" in (dj.Diagram(p.Subject) + 2).make_mermaid()
