@@ -1,0 +1,1 @@
+"""brainlab: a lab pipeline for mouse decision-making experiments, built on labjoin."""
