@@ -96,7 +96,7 @@ def _table_of(obj: Any) -> tuple[Any, dict[str, str]]:
             from .tables.table import FreeTable
 
             parent = FreeTable(obj.connection, node.child.full_name)
-            return parent, {new: old for new, old in node.renames}
+            return parent, dict(node.renames)
     raise errors.DefinitionError(
         f"A foreign key must reference a table or a projection of one (-> Parent or "
         f"-> Parent.proj(new='old')), not {type(obj).__name__}."
@@ -120,8 +120,7 @@ def resolve_declaration(conn: Connection, schema_name: str, table_name: str, def
                 target = eval(item.ref, {"__builtins__": {}}, dict(context))
             except NameError as e:
                 missing = str(e).split("'")[1] if "'" in str(e) else item.ref
-                close = suggest(missing, [k for k, v in context.items() if isinstance(v, type) or
-                                          isinstance(v, types.ModuleType)])
+                close = suggest(missing, [k for k, v in context.items() if isinstance(v, (type, types.ModuleType))])
                 problems.append(f"line {item.span.line if item.span else '?'}: -> {item.ref}: the name "
                                 f"{missing!r} is not defined." + (f" Did you mean {close!r}?" if close else ""))
                 continue

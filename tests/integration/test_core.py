@@ -146,7 +146,7 @@ def test_fetch_forms(p):
 
 
 def test_fetch1_errors_say_how_many(p):
-    with pytest.raises(errors.DataJointError, match="exactly one row.*has 2"):
+    with pytest.raises(errors.DataJointError, match=r"exactly one row.*has 2"):
         p.Session.fetch1()
     with pytest.raises(errors.DataJointError, match="has 0"):
         (p.Session & {"n_trials": 99}).fetch1()
@@ -169,7 +169,7 @@ def test_restrictions(p):
     assert len(p.Subject & p.Session) == 1 and len(p.Subject - p.Session) == 1
     assert {"subject_uuid": U1} in p.Subject
     with pytest.raises(errors.QueryError, match="Invalid restriction"):
-        T & None  # noqa: B018
+        T & None
 
 
 def test_restriction_by_many_keys(p):
@@ -265,15 +265,18 @@ def test_part_integrity(p):
 
 
 def test_transactions_and_savepoints(backend, p):
-    with pytest.raises(RuntimeError), backend.transaction:
-        p.Lab.insert1(("t1", "x"))
-        raise RuntimeError
+    def fail_inside(label: str) -> None:
+        with backend.transaction:
+            p.Lab.insert1((label, "x"))
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        fail_inside("t1")
     assert len(p.Lab & {"lab": "t1"}) == 0
     with backend.transaction:
         p.Lab.insert1(("t2", "x"))
-        with pytest.raises(RuntimeError), backend.transaction:
-            p.Lab.insert1(("t3", "x"))
-            raise RuntimeError
+        with pytest.raises(RuntimeError):
+            fail_inside("t3")
     assert len(p.Lab & {"lab": "t2"}) == 1 and len(p.Lab & {"lab": "t3"}) == 0
 
 

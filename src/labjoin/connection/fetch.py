@@ -180,14 +180,14 @@ def to_arrow(self: Any, *, order_by: Any = None, limit: int | None = None, offse
         raise errors.UnsupportedOperation("to_arrow()", "this installation",
                                           "pip install pyarrow (or labjoin[arrow]).") from e
     names = self.heading.names
-    n, cols = _columns(self, names, order_by=order_by, limit=limit, offset=offset)
+    _, cols = _columns(self, names, order_by=order_by, limit=limit, offset=offset)
     arrays = {}
     for name in names:
         attr = self.heading[name]
         values = cols[name]
         if attr.is_blob:
             values = [None if v is None else repr(v) for v in values]
-        elif attr.is_uuid or (attr.category == "DECIMAL" and False):
+        elif attr.is_uuid:
             values = [None if v is None else str(v) for v in values]
         elif attr.category == "JSON":
             import json

@@ -43,9 +43,7 @@ def _isnull(v: Any) -> bool:
         return True
     if isinstance(v, np.floating) and np.isnan(v):
         return True
-    if type(v).__name__ in ("NaTType", "NAType"):
-        return True
-    return False
+    return type(v).__name__ in ("NaTType", "NAType")
 
 
 def _bad(attr: Attribute, v: Any, expected: str) -> errors.DataError:

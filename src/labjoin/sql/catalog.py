@@ -143,7 +143,7 @@ def _load_sqlite(conn: Any, schema: str) -> dict[str, TableInfo]:
     for name in names:
         phys = conn.backend.qident(prefix + name)
         cols, pk = [], []
-        for cid, cname, ctype, notnull, dflt, pkpos in conn.query(f"PRAGMA table_info({phys})").fetchall():
+        for _cid, cname, ctype, notnull, dflt, pkpos in conn.query(f"PRAGMA table_info({phys})").fetchall():
             cols.append(ColumnInfo(cname, ctype, not notnull, dflt, comments.get((name, cname), ""), pkpos > 0))
             if pkpos:
                 pk.append((pkpos, cname))

@@ -294,10 +294,10 @@ def create_table_sql(backend: Backend, d: Declaration) -> list[str]:
         if not any(c[: len(cols)] == cols for c in covered):
             indexes.append((False, cols))
             covered.append(cols)
-    phys_schema, phys_table = backend.physical(d.schema, d.table)
+    _, phys_table = backend.physical(d.schema, d.table)
     for unique, cols in indexes:
         name = _index_name(phys_table.replace("#", "").replace("~", ""), cols, unique, backend.max_identifier)
-        iname = q(name) if phys_schema is None else q(name)
+        iname = q(name)
         stmts.append(f"CREATE {'UNIQUE ' if unique else ''}INDEX IF NOT EXISTS {iname} ON {full} ("
                      + ", ".join(q(c) for c in cols) + ")")
     if backend.name == "postgresql":
