@@ -25,7 +25,7 @@ from labjoin.definition import (
 )
 from labjoin.errors import DataJointError, DefinitionError
 
-MODULES = ["diagnostics", "model", "parser", "types", "typespec"]
+MODULES = ["diagnostics", "lexical", "model", "parser", "types", "typespec"]
 
 
 def test_all_is_complete_and_exact() -> None:
@@ -196,3 +196,35 @@ def test_parsing_a_30_line_definition_takes_well_under_a_millisecond() -> None:
         best = min(best, (time.perf_counter() - start) / runs)
     # Measured about 0.15 ms on the development machine; 1 ms leaves room for slow CI.
     assert best < 1e-3, f"{best * 1e3:.3f} ms per parse"
+
+
+def test_lexical_helpers() -> None:
+    from labjoin.definition.lexical import (
+        find_close_paren,
+        find_unquoted,
+        quote_sql,
+        split_top_level,
+        unquote_literal,
+    )
+
+    assert find_unquoted('a = "x#y" # c', "#") == (10, None)
+    assert find_unquoted("a = 'it''s' : b", ":") == (12, None)
+    assert find_unquoted('x = "open : int', ":") == (-1, 4)
+    assert find_close_paren("f(a, ')', (b)) + 1", 1) == 13
+    assert find_close_paren("f(a", 1) == -1
+    assert split_top_level("( a , 'b,c' ,d)", 1, 14) == [("a", 2, 3), ("'b,c'", 6, 11), ("d", 13, 14)]
+    assert unquote_literal("'it''s'") == "it's"
+    assert unquote_literal('"a\\"b\\\\c\\n"') == 'a"b\\c\\n'
+    assert unquote_literal("'a' 'b'") is None
+    assert unquote_literal("abc") is None
+    assert quote_sql("it's a \\ b") == "'it''s a \\\\ b'"
+
+
+def test_foreign_key_syntax_check_neither_warns_nor_misses_keywords() -> None:
+    # An invalid escape makes Python warn (an error under this test suite's filters); the
+    # parser only checks syntax and leaves warnings to the resolver's evaluation.
+    defn = parse_definition("-> Parent.proj(a='\\d')")
+    assert defn.foreign_keys[0].ref == "Parent.proj(a='\\d')"
+    for ref in ["class", "lab.import", "a..b", "1x"]:
+        with pytest.raises(DefinitionError, match="not a valid Python expression"):
+            parse_definition(f"-> {ref}")

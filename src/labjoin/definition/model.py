@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from labjoin.definition.diagnostics import Problem, Span, definition_error
+from labjoin.definition.lexical import quote_literal
 from labjoin.definition.typespec import Category, TypeSpec
 
 __all__ = [
@@ -25,7 +26,6 @@ __all__ = [
     "Item",
     "TableDefinition",
     "format_definition",
-    "quote_literal",
     "render_default",
 ]
 
@@ -172,20 +172,6 @@ class TableDefinition:
     def primary_key_items(self) -> tuple[AttributeSpec | ForeignKeySpec, ...]:
         """Attribute and foreign-key lines above the divider, in order."""
         return tuple(i for i in self.items if not isinstance(i, IndexSpec) and i.in_key)
-
-
-def quote_literal(text: str) -> str:
-    """Quote a string default for a definition line.
-
-    Double quotes unless the text contains ``"`` and no ``'``; backslashes (and, when both
-    quote kinds occur, double quotes) are escaped with a backslash, which the parser undoes.
-    """
-    escaped = text.replace("\\", "\\\\")
-    if '"' not in text:
-        return f'"{escaped}"'
-    if "'" not in text:
-        return f"'{escaped}'"
-    return '"' + escaped.replace('"', '\\"') + '"'
 
 
 def render_default(default: Default, type_: TypeSpec) -> str:

@@ -21,11 +21,14 @@ them, each with its line, a caret under the offending text and a suggested fix.
 from __future__ import annotations
 
 import ast
+import keyword
 import math
 import re
+import warnings
 from dataclasses import dataclass
 
 from labjoin.definition.diagnostics import Problem, Span, definition_error, suggest
+from labjoin.definition.lexical import find_close_paren, find_unquoted, split_top_level, unquote_literal
 from labjoin.definition.model import (
     AttributeSpec,
     Default,
@@ -35,7 +38,7 @@ from labjoin.definition.model import (
     TableDefinition,
     format_definition,
 )
-from labjoin.definition.types import find_close_paren, parse_type, split_top_level, unquote_literal
+from labjoin.definition.types import parse_type
 from labjoin.definition.typespec import Category, TypeSpec
 from labjoin.errors import DefinitionError
 
@@ -58,29 +61,22 @@ _FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _NOW = r"current_timestamp\s*(?:\(\s*(\d*)\s*\))?"
 _CURRENT_TIMESTAMP = re.compile(_NOW + r"(\s+on\s+update\s+" + _NOW + r")?", re.I)
 _FK_OPTIONS = ("nullable", "unique")
+_DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 _TIMESTAMPS = frozenset({Category.DATETIME, Category.TIMESTAMP, Category.ADAPTED})
 _TEXTUAL = frozenset({Category.CHAR, Category.VARCHAR, Category.TEXT, Category.ENUM, Category.DATE,
                       Category.TIME, Category.DATETIME, Category.TIMESTAMP, Category.UUID, Category.JSON})
 
 
-def _find_unquoted(text: str, char: str, start: int = 0) -> tuple[int, int | None]:
-    """Index of the first ``char`` outside quotes (-1 if none), and where an unclosed quote opened."""
-    quote: str | None = None
-    opened = 0
-    i = start
-    while i < len(text):
-        ch = text[i]
-        if quote is not None:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = None
-        elif ch == char:
-            return i, None
-        elif ch in "'\"":
-            quote, opened = ch, i
-        i += 1
-    return -1, (opened if quote is not None else None)
+def _check_python(ref: str) -> None:
+    """Raise SyntaxError unless ``ref`` is a Python expression (a plain dotted name is checked fast)."""
+    if _DOTTED.fullmatch(ref) and not any(keyword.iskeyword(part) for part in ref.split(".")):
+        return
+    # Only the syntax is checked here; the resolver evaluates the reference later and Python
+    # reports its warnings (e.g. an invalid escape in a string) then, so do not warn twice.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)  # Python < 3.12 warns this way
+        ast.parse(ref, mode="eval")
 
 
 def _fix_name(name: str) -> str | None:
@@ -149,7 +145,7 @@ class _Parser:
                 options.add(word.lower())
                 option_spans[word.lower()] = (start, start + len(word))
             j = close + 1
-        hash_at, _ = _find_unquoted(s, "#", j)
+        hash_at, _ = find_unquoted(s, "#", j)
         ref_end = hash_at if hash_at >= 0 else len(s)
         ref_raw = s[j:ref_end]
         ref = ref_raw.strip()
@@ -169,7 +165,7 @@ class _Parser:
                          hint="write -> Parent (a table class, or a projection of one)", code="fk-syntax")
             return None
         try:
-            ast.parse(ref, mode="eval")
+            _check_python(ref)
         except SyntaxError as err:
             # Translate to a located problem: the reference is Python, so Python's own
             # diagnosis (err.msg) says best what is wrong with it.
@@ -240,14 +236,14 @@ class _Parser:
 
     def attribute(self, line: _Line, in_key: bool) -> AttributeSpec | None:
         s = line.text
-        hash_at, open_quote = _find_unquoted(s, "#")
+        hash_at, open_quote = find_unquoted(s, "#")
         if open_quote is not None:
             self.problem(line, open_quote, len(s), "unterminated quoted string",
                          hint="close the quote", code="syntax")
             return None
         body = s[:hash_at] if hash_at >= 0 else s
         comment = s[hash_at + 1 :].strip() if hash_at >= 0 else ""
-        colon, _ = _find_unquoted(body, ":")
+        colon, _ = find_unquoted(body, ":")
         if colon < 0:
             self.missing_colon(line, body.rstrip())
             return None
@@ -261,13 +257,19 @@ class _Parser:
         type_text = type_raw.strip()
         type_start = colon + 1 + len(type_raw) - len(type_raw.lstrip())
         spec: TypeSpec | None = None
-        try:
-            spec = parse_type(type_text)
-        except DefinitionError as err:
-            # Relocate the type's own problems into this line; they are reported with the rest.
-            offset = line.indent + type_start
-            self.problems.extend(p.moved(line.number, offset, line.raw) for p in err.problems)
+        if not type_text:
+            self.problem(line, colon, colon + 1, "missing type after ':'",
+                         hint=f"write '{name or 'name'} : <type>', e.g. '{name or 'name'} : int32'",
+                         code="missing-type")
             ok = False
+        else:
+            try:
+                spec = parse_type(type_text)
+            except DefinitionError as err:
+                # Relocate the type's own problems into this line; they are reported with the rest.
+                offset = line.indent + type_start
+                self.problems.extend(p.moved(line.number, offset, line.raw) for p in err.problems)
+                ok = False
         if comment.startswith(":"):
             self.problem(line, hash_at, len(s), "a comment must not start with ':'",
                          hint="':' at the start of a column comment is reserved for type markers; "
@@ -338,7 +340,7 @@ class _Parser:
         type_span = (type_start, type_start + len(spec.original))
         ok = True
         if in_key and not spec.keyable:
-            self.problem(line, *type_span, f"a {spec.original} attribute cannot be in the primary key",
+            self.problem(line, *type_span, f"an attribute of type {spec.original} cannot be in the primary key",
                          hint="move it below the '---' divider", code="key-type")
             ok = False
         if spec.auto_increment:
@@ -362,15 +364,16 @@ class _Parser:
     def default(self, line: _Line, raw: str, start: int, spec: TypeSpec | None, in_key: bool,
                 name: str) -> Default | None:
         text = raw.strip()
+        if not text:
+            self.problem(line, start - 1, start, "missing default value after '='", code="bad-default",
+                         hint=f"write '{name} = <value> : <type>' or remove '='")
+            return None
         start += len(raw) - len(raw.lstrip())
         end = start + max(len(text), 1)
 
         def bad(message: str, **kw: str | None) -> None:
             self.problem(line, start, end, message, code="bad-default", **kw)  # type: ignore[arg-type]
 
-        if not text:
-            bad("missing default value after '='", hint=f"write '{name} = <value> : <type>' or remove '='")
-            return None
         lower = text.lower()
         if lower == "null":
             if in_key:
@@ -380,13 +383,13 @@ class _Parser:
                 return None
             return Default("null")
         if spec is not None and spec.null_default_only:
-            bad(f"a {spec.original} attribute can only default to null",
+            bad(f"an attribute of type {spec.original} can only default to null",
                 suggestion="null", hint=f"write '{name} = null : {spec.original}' or give no default")
             return None
         ts = _CURRENT_TIMESTAMP.fullmatch(text)
         if ts is not None:
             if spec is not None and spec.category not in _TIMESTAMPS:
-                bad(f"CURRENT_TIMESTAMP cannot be the default of a {spec.original} attribute",
+                bad(f"CURRENT_TIMESTAMP is not a valid default for type {spec.original}",
                     hint="use it with datetime or timestamp attributes")
                 return None
             fsp = int(ts.group(1)) if ts.group(1) else None

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from labjoin.definition.diagnostics import Problem, Span, suggest
+from labjoin.definition.lexical import find_close_paren, quote_sql, split_top_level, unquote_literal
 from labjoin.definition.typespec import Category, TypeSpec, split_comment
 from labjoin.errors import DefinitionError
 
@@ -157,55 +158,6 @@ class _Scan:
 
     def mod_text(self, unsigned: bool, auto: bool) -> str:
         return (" unsigned" if unsigned else "") + (" auto_increment" if auto else "")
-
-
-def find_close_paren(text: str, i: int) -> int:
-    """Index of the ")" matching the "(" at ``i``, honouring quotes; -1 if unclosed."""
-    depth = 0
-    quote: str | None = None
-    j = i
-    while j < len(text):
-        ch = text[j]
-        if quote is not None:
-            if ch == "\\":
-                j += 1
-            elif ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return j
-        j += 1
-    return -1
-
-
-def split_top_level(text: str, start: int, end: int) -> list[tuple[str, int, int]]:
-    """Split ``text[start:end]`` at top-level commas into stripped (value, start, end) parts."""
-    parts: list[tuple[str, int, int]] = []
-    quote: str | None = None
-    piece = start
-    j = start
-    while j <= end:
-        ch = text[j] if j < end else ","
-        if quote is not None:
-            if ch == "\\" and j + 1 < end:
-                j += 1
-            elif ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-        elif ch == ",":
-            raw = text[piece:j]
-            lead = len(raw) - len(raw.lstrip())
-            value = raw.strip()
-            parts.append((value, piece + lead, piece + lead + len(value)))
-            piece = j + 1
-        j += 1
-    return parts
 
 
 def _scan(text: str) -> TypeSpec:
@@ -466,37 +418,6 @@ def _text(scan: _Scan) -> TypeSpec:
     return TypeSpec(Category.TEXT, scan.base, scan.base, blob_size=_TEXT_SIZES[scan.base])
 
 
-def _quote(value: str) -> str:
-    """Single-quote an enum value the way labjoin writes it (doubling quotes, escaping '\\')."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-def unquote_literal(raw: str) -> str | None:
-    """The value of a quoted literal ('...' or "..."), or None when ``raw`` is not one.
-
-    Inside the quotes, ``\\\\``, ``\\'`` and ``\\"`` are escapes and a doubled quote stands for
-    one quote (as in SQL); any other backslash is kept as written.
-    """
-    if len(raw) < 2 or raw[0] not in "'\"" or raw[-1] != raw[0]:
-        return None
-    quote, body, out, k = raw[0], raw[1:-1], [], 0
-    while k < len(body):
-        ch = body[k]
-        if ch == "\\" and k + 1 < len(body) and body[k + 1] in "\\'\"":
-            out.append(body[k + 1])
-            k += 2
-        elif ch == quote:
-            if k + 1 < len(body) and body[k + 1] == quote:
-                out.append(quote)
-                k += 2
-            else:
-                return None  # a lone quote inside: two literals run together
-        else:
-            out.append(ch)
-            k += 1
-    return "".join(out)
-
-
 def _enum(scan: _Scan) -> TypeSpec:
     if not scan.args:
         scan.fail(scan.name_start, scan.args_end, "enum needs at least one value",
@@ -506,17 +427,17 @@ def _enum(scan: _Scan) -> TypeSpec:
     for raw, start, end in scan.args:
         value = unquote_literal(raw)
         if value is None:
-            fixed = ",".join(_quote(v) if unquote_literal(v) is None else v for v, _, _ in scan.args)
+            fixed = ",".join(quote_sql(v) if unquote_literal(v) is None else v for v, _, _ in scan.args)
             scan.fail(start, end, f"enum value {raw!r} must be quoted", suggestion=f"enum({fixed})",
                       code="bad-arguments")
         if value.lower() in seen:
-            scan.fail(start, end, f"enum value {raw} repeats {_quote(seen[value.lower()])}",
+            scan.fail(start, end, f"enum value {raw} repeats {quote_sql(seen[value.lower()])}",
                       hint="enum values are compared without regard to case; remove the repeat",
                       code="bad-arguments")
         seen[value.lower()] = value
         values.append(value)
     scan.modifiers(unsigned_ok=False, auto_ok=False)
-    spelled = "enum(" + ",".join(_quote(v) for v in values) + ")"
+    spelled = "enum(" + ",".join(quote_sql(v) for v in values) + ")"
     return TypeSpec(Category.ENUM, spelled, spelled, values=tuple(values))
 
 
