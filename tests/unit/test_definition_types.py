@@ -231,3 +231,15 @@ def test_case_and_spacing_do_not_matter(data: st.DataObject) -> None:
     respelled = _respell(data.draw, text)
     assert parse_type(respelled).original == original
     assert parse_type(respelled) == parse_type(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("int unsigned auto_increment", "int unsigned"), ("serial", "bigint unsigned"),
+     ("uint16 auto_increment", "uint16"), ("int(11) auto_increment", "int(11)"), ("int", "int")],
+)
+def test_without_auto_increment(text: str, expected: str) -> None:
+    spec = parse_type(text).without_auto_increment()
+    assert spec.original == expected
+    assert not spec.auto_increment
+    assert spec == parse_type(expected)

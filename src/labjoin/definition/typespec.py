@@ -22,7 +22,7 @@ external blob). :meth:`TypeSpec.comment_marker` gives that prefix:
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from labjoin.errors import ConfigError
 
@@ -201,6 +201,24 @@ class TypeSpec:
     def column_comment(self, comment: str, backend: str) -> str:
         """The column comment to store: the marker (if any) followed by the user's comment."""
         return (self.comment_marker(backend) or "") + comment
+
+    def without_auto_increment(self) -> TypeSpec:
+        """This type without ``auto_increment``, as a foreign key copies it into a child table.
+
+        ``original`` is rewritten to match (``serial`` becomes ``bigint unsigned``), so the
+        spelling and the flags never disagree.
+
+        Examples
+        --------
+        >>> from labjoin.definition.types import parse_type
+        >>> parse_type("int unsigned auto_increment").without_auto_increment().original
+        'int unsigned'
+        """
+        if not self.auto_increment:
+            return self
+        original = "bigint unsigned" if self.original == "serial" else self.original
+        original = original.removesuffix(" auto_increment")
+        return replace(self, original=original, auto_increment=False)
 
 
 def split_comment(comment: str) -> tuple[str | None, str]:
