@@ -878,7 +878,7 @@ def _floor(value: Any) -> int | float | None:
 def _install_math(dbapi_connection: sqlite3.Connection) -> None:
     for name, (n_args, fn) in _MATH.items():
         dbapi_connection.create_function(name, n_args, _guard(fn), deterministic=True)
-    dbapi_connection.create_function("log", 1, _guard(math.log), deterministic=True)
+    dbapi_connection.create_function("log", 1, _guard(math.log10), deterministic=True)  # as SQLite's log(x)
     dbapi_connection.create_function("log", 2, _guard(lambda b, x: math.log(x) / math.log(b)), deterministic=True)
 
 
