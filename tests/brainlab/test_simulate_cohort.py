@@ -198,6 +198,9 @@ def test_ground_truth_protocol_sequence(cohort: Path) -> None:
     delayed = [s for s in seq if s["delay_sec"] >= 900]
     assert delayed and all("ephys" in s["pybpod_board"] for s in delayed)
     assert seq[-1]["training_status"] == "ready4recording"
+    trajectory = recorded[0]["learning_trajectory"]
+    assert len(trajectory) == sum(s["has_trial_set"] for s in seq)
+    assert trajectory[0]["threshold"] > 2 * trajectory[-1]["threshold"] and trajectory[-1]["progress"] > 0.9
     non = [s for s in gt.subjects if s["learner_type"] == "non_learner"]
     assert non and all(s["final_status"] == "in_training" for s in non)
 

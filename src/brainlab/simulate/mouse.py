@@ -435,6 +435,11 @@ class _Mouse:
             "final_status": self.statuses[-1] if self.statuses else None,
             "n_sessions": sum(not x["deleted"] for x in self.result.sessions),
             "n_sessions_with_trials": len(trial_sessions),
+            "learning_trajectory": [
+                {"date": x["date"], "session_uuid": x["session_uuid"], "kind": x["kind"],
+                 "progress": x["learning_progress"], **x["true_params"]["0.5"]}
+                for x in trial_sessions
+            ],
             "restriction_start": iso_date(self.date(self.restriction_day)),
             "culled": iso_date(self.culled) if self.culled else None,
         })
