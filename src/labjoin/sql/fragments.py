@@ -309,6 +309,18 @@ def _bind(lit: _Lit, peer: sa.types.TypeEngine | None = None) -> sa.ColumnElemen
     return sa.bindparam(None, value, type_=peer if isinstance(peer, sa.Float) else sa.Float())
 
 
+def _comparable(values: list[sa.ColumnElement]) -> list[sa.ColumnElement]:
+    """Operands of one comparison, made comparable as MySQL compares them.
+
+    MySQL compares a date with a datetime as datetimes; SQLite would compare their texts
+    ('2020-02-29' < '2020-02-29 00:00:00'), so there both become day numbers.
+    """
+    kinds = {v.type._type_affinity for v in values}
+    if kinds == {sa.Date, sa.DateTime}:
+        return [fn.SameClock(v) for v in values]
+    return [_case_insensitive(values[0], *values[1:]), *values[1:]]
+
+
 def _case_insensitive(left: sa.ColumnElement, *others: sa.ColumnElement) -> sa.ColumnElement:
     """Compare computed strings case-insensitively, as MySQL's _ci collations do.
 
@@ -473,7 +485,8 @@ class _Converter:
             return left.op(op, is_comparison=True)(right)  # x = NULL is NULL in SQL, never IS NULL
         if fn.is_boolean(left) != fn.is_boolean(right):  # MySQL compares booleans as 0/1
             left, right = (fn.BoolToInt(v) if fn.is_boolean(v) else v for v in (left, right))
-        return _case_insensitive(left, right).op(op, is_comparison=True)(right)
+        left, right = _comparable([left, right])
+        return left.op(op, is_comparison=True)(right)
 
     @_handles(exp.Is)
     def _is(self, node: exp.Is) -> _Value:
@@ -488,13 +501,12 @@ class _Converter:
             raise _Problem(_UNSUPPORTED[exp.Subquery])
         if not node.expressions:
             raise _Problem("IN () needs at least one value")
-        left, *items = self.group([node.this, *node.expressions])
-        return _case_insensitive(left, *items).in_(items)
+        left, *items = _comparable(self.group([node.this, *node.expressions]))
+        return left.in_(items)
 
     @_handles(exp.Between)
     def _between(self, node: exp.Between) -> _Value:
-        left, low, high = self.group([node.this, node.args["low"], node.args["high"]])
-        left = _case_insensitive(left, low)
+        left, low, high = _comparable(self.group([node.this, node.args["low"], node.args["high"]]))
         return left.between(low, high)
 
     @_handles(exp.Like, exp.RegexpLike)

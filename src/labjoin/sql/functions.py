@@ -36,7 +36,7 @@ from labjoin.errors import UnsupportedOperation
 
 __all__ = [
     "BoolToInt", "CastTo", "Concat", "CurDate", "DateDiff", "DateOf", "DatePart", "Divide", "Extremum",
-    "GroupConcat", "IntDivide", "IsTruth", "LeftRight", "LogBase", "MatchLike", "Modulo", "NoCase", "Now", "Round",
+    "GroupConcat", "IntDivide", "IsTruth", "LeftRight", "LogBase", "MatchLike", "Modulo", "NoCase", "Now", "SameClock", "Round",
     "SafeMath", "StatAggregate", "StringFn", "Substring", "TimeOf", "TimestampDiff", "Truncate", "Truth",
     "UnixTimestamp", "UtcNow", "install_sqlite_functions",
 ]
@@ -158,6 +158,9 @@ BoolToInt = _template(
 Truth = _template(
     "Truth", sa.Boolean(), "A number used as a condition (non-zero is true), ``A & 'flag'``.",
     all="({0} <> 0)")
+SameClock = _template(
+    "SameClock", sa.Float(), "A date compared with a datetime: SQLite compares their texts, so compare day numbers.",
+    sqlite="julianday({0})", all="{0}")
 NoCase = _template(
     "NoCase", sa.String(), "A computed string compared case-insensitively (SQLite drops the column's collation).",
     sqlite="({0} COLLATE NOCASE)", all="{0}")
