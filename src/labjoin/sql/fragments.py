@@ -334,6 +334,10 @@ def _case_insensitive(left: sa.ColumnElement, *others: sa.ColumnElement) -> sa.C
     return left
 
 
+def _at_least(value: int | None, low: int) -> bool:
+    return value is not None and value >= low
+
+
 def _written_name(node: exp.Expression) -> str:
     if isinstance(node, exp.Anonymous):
         return node.name.lower()
@@ -425,9 +429,15 @@ class _Converter:
         peer = next((v.type for v in values if not isinstance(v, _Lit)), None)
         return [_bind(v, peer) if isinstance(v, _Lit) else v for v in values]
 
-    def literal_int(self, node: exp.Expression | None) -> int | None:
-        value = self.any(node) if node is not None else None
-        return value.value if isinstance(value, _Lit) and type(value.value) is int else None
+    @staticmethod
+    def literal_int(node: exp.Expression | None) -> int | None:
+        """The value of an integer literal (``2``, ``-1``), or None for anything else."""
+        sign = 1
+        while isinstance(node, exp.Paren | exp.Neg):
+            sign, node = (-sign if isinstance(node, exp.Neg) else sign), node.this
+        if isinstance(node, exp.Literal) and not node.is_string and type(value := _number(node.this)) is int:
+            return sign * value
+        return None
 
     # -- leaves ---------------------------------------------------------------------------------
 
@@ -583,7 +593,7 @@ class _Converter:
             if digits is None:
                 raise _Problem("truncate() takes two arguments: truncate(x, decimals)")
             return fn.Truncate(x, self.num(digits))
-        simple = digits is None or (self.literal_int(digits) or -1) >= 0
+        simple = digits is None or _at_least(self.literal_int(digits), 0)
         return fn.Round(x, None if digits is None else self.num(digits), simple_digits=simple)
 
     @_handles(exp.Coalesce, exp.Nullif)
@@ -634,7 +644,7 @@ class _Converter:
                       length: exp.Expression | None) -> _Value:
         if start is None:
             raise _Problem("substring() needs a start position: substring(s, pos[, len])")
-        simple = (self.literal_int(start) or 0) > 0 and (length is None or (self.literal_int(length) or -1) >= 0)
+        simple = _at_least(self.literal_int(start), 1) and (length is None or _at_least(self.literal_int(length), 0))
         extra = [self.num(length)] if length is not None else []
         return fn.Substring(self.expr(s), self.num(start), *extra, simple=simple)
 
