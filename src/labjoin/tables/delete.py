@@ -129,16 +129,20 @@ def delete(table: Any, *, transaction: bool = True, safemode: bool | None = None
         raise errors.TransactionError("delete() inside a transaction cannot prompt; pass safemode=False.")
     plan = plan_cascade(table, part_integrity)
     counts: dict[str, int] = {}
-    with conn.transaction:
-        for name, t in plan:
-            sql, params = _delete_where_sql(t)
-            counts[name] = conn.query(sql, params).rowcount
-        if safemode:
-            for name, n in reversed(list(counts.items())):
-                if n:
-                    print(f"Deleting {n} rows from {name}")
-            if not _confirm("Commit deletes?"):
-                raise _Cancelled()
+    try:
+        with conn.transaction:
+            for name, t in plan:
+                sql, params = _delete_where_sql(t)
+                counts[name] = conn.query(sql, params).rowcount
+            if safemode:
+                for name, n in reversed(list(counts.items())):
+                    if n:
+                        print(f"Deleting {n} rows from {name}")
+                if not _confirm("Commit deletes?"):
+                    raise _Cancelled()
+    except _Cancelled:
+        print("Deletes cancelled: nothing was deleted.")
+        return 0
     return counts.get(table.full_table_name, 0)
 
 
