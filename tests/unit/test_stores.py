@@ -278,3 +278,21 @@ def test_filepath_download_is_verified(store: Store) -> None:
     with pytest.raises(ChecksumError):
         store.get_filepath("f.dat", record.contents_hash)
     assert not src.exists()
+
+
+def test_blob_cache(store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cached = Store(store.spec, cache=tmp_path / "cache")
+    object_id = cached.put_blob("s", b"hello")
+    assert cached.get_blob("s", object_id) == b"hello"
+    copy = tmp_path / "cache" / "5d" / "41" / HELLO_UUID.hex  # DataJoint's cache layout
+    assert copy.read_bytes() == b"hello"
+    copy.write_bytes(b"rotten")
+    with caplog.at_level("WARNING", logger="labjoin.stores"):
+        assert cached.get_blob("s", object_id) == b"hello"
+    assert "does not match its hash" in caplog.text
+    assert copy.read_bytes() == b"hello"
+    store.remove(store.blob_key("s", object_id))
+    other = cached.put_blob("s", b"other")
+    assert cached.get_blobs("s", [object_id, other, object_id]) == [b"hello", b"other", b"hello"]
+    with pytest.raises(MissingExternalFile):
+        store.get_blob("s", object_id)  # the uncached store really lost it

@@ -23,6 +23,7 @@ b'dj0\\x00\\xff'
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import posixpath
 import threading
@@ -46,6 +47,8 @@ __all__ = ["FilepathRecord", "Store"]
 T = TypeVar("T")
 R = TypeVar("R")
 _PARTIAL = ".saving-"  # marks a local file still being written; never listed, never read
+_CACHE_SUBFOLDING = (2, 2)  # DataJoint's fixed layout of the blob cache
+log = logging.getLogger("labjoin.stores")
 
 
 @dataclass(frozen=True)
@@ -67,16 +70,25 @@ class Store:
         The store's validated specification.
     max_workers
         Threads used by ``put_many``/``get_many`` (and the blob and attachment variants).
+    cache
+        A local directory keeping copies of fetched blobs (DataJoint's ``dj.config["cache"]``),
+        laid out as ``<cache>/01/23/0123...``. Cached copies are verified before use.
     filesystem
         An fsspec filesystem to use instead of the one the spec describes (for tests and for
         protocols configured outside the spec).
     """
 
     def __init__(
-        self, spec: StoreSpec, *, max_workers: int = 16, filesystem: fsspec.AbstractFileSystem | None = None
+        self,
+        spec: StoreSpec,
+        *,
+        max_workers: int = 16,
+        filesystem: fsspec.AbstractFileSystem | None = None,
+        cache: str | os.PathLike[str] | None = None,
     ) -> None:
         self.spec = spec
         self.max_workers = max_workers
+        self.cache = None if cache is None else Path(cache)
         self._fs = filesystem
         self._lock = threading.Lock()
         if spec.protocol == "s3":
@@ -304,8 +316,39 @@ class Store:
         return object_id
 
     def get_blob(self, schema: str, object_id: uuid.UUID) -> bytes:
-        """Read a blob and check it against its hash."""
-        return self.get(self.blob_key(schema, object_id), checksum=object_id)
+        """Read a blob (from the cache when it holds it) and check it against its hash."""
+        cached = self._from_cache(object_id)
+        if cached is not None:
+            return cached
+        data = self.get(self.blob_key(schema, object_id), checksum=object_id)
+        self._to_cache(object_id, data)
+        return data
+
+    def _cache_path(self, object_id: uuid.UUID) -> Path | None:
+        if self.cache is None:
+            return None
+        return self.cache.joinpath(*layout.subfold(object_id.hex, _CACHE_SUBFOLDING), object_id.hex)
+
+    def _from_cache(self, object_id: uuid.UUID) -> bytes | None:
+        path = self._cache_path(object_id)
+        if path is None or not path.is_file():
+            return None
+        data = path.read_bytes()
+        if layout.blob_uuid(data) != object_id:
+            # A damaged cache copy is only a copy: say so, and fall back to the store.
+            log.warning("Cached blob %s does not match its hash; fetching it from store %r again.",
+                        path, self.spec.name)
+            return None
+        return data
+
+    def _to_cache(self, object_id: uuid.UUID, data: bytes) -> None:
+        path = self._cache_path(object_id)
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f"{path.name}{_PARTIAL}{uuid.uuid4().hex}")
+        temp.write_bytes(data)
+        temp.replace(path)
 
     def put_blobs(self, schema: str, blobs: Iterable[bytes]) -> list[uuid.UUID]:
         """``put_blob`` many blobs in parallel; returns their hashes in input order."""
@@ -317,7 +360,12 @@ class Store:
 
     def get_blobs(self, schema: str, object_ids: Sequence[uuid.UUID]) -> list[bytes]:
         """``get_blob`` many blobs in parallel, each verified; input order."""
-        return self.get_many([self.blob_key(schema, i) for i in object_ids], checksums=list(object_ids))
+        out: list[bytes | None] = [self._from_cache(i) for i in object_ids]
+        todo = sorted({i for i, data in zip(object_ids, out) if data is None}, key=lambda i: i.hex)
+        fetched = dict(zip(todo, self.get_many([self.blob_key(schema, i) for i in todo], checksums=todo)))
+        for i, data in fetched.items():
+            self._to_cache(i, data)
+        return [data if data is not None else fetched[i] for i, data in zip(object_ids, out)]
 
     def put_attachment(self, schema: str, local_path: str | os.PathLike[str]) -> uuid.UUID:
         """Upload a file as an attachment; its hash covers its name and contents."""
