@@ -320,3 +320,17 @@ def test_diagram_of_a_schema(backend, p):
         assert cls.full_table_name in tables
     assert p.Session.Trial.full_table_name in (dj.Diagram(p.Session) + 1).nodes_to_show
     assert "flowchart" in (dj.Diagram(p.Subject) + 2).make_mermaid()
+
+
+def test_string_restrictions(p):
+    T = p.Session.Trial
+    assert len(T & "rt > 0.25") == 3
+    assert len(T & 'choice = 1 and rt between 0.15 and 0.55') == 3
+    assert len(p.Subject & 'nickname like "M%"') == 2
+    assert len(p.Subject & 'birth_date is null') == 1
+    assert len(T & "choice") == 3  # a bare number is a condition, as in MySQL
+    with pytest.raises(errors.UnknownAttributeError, match="rt"):
+        T & "rtt > 1"  # noqa: B018
+    stats = p.Subject.aggr(T, n="count(*)", ccw="sum(choice = 1)", m="avg(rt)").fetch1()
+    assert stats["n"] == 5 and stats["ccw"] == 3
+    assert abs(stats["m"] - 0.32) < 1e-6  # rt is a 32-bit float on the servers

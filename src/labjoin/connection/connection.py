@@ -167,9 +167,11 @@ class Connection:
             for pragma in ("PRAGMA foreign_keys=ON", "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL"):
                 cur.execute(pragma)
             cur.close()
+            from ..sql.functions import install_sqlite_functions
             from ..sql.sqlite_functions import register_functions
 
             register_functions(raw)
+            install_sqlite_functions(raw)
         elif self.backend.name == "mysql":
             cur = raw.cursor()
             cur.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')")

@@ -291,8 +291,11 @@ class Compiler:
                     chunks.append(sa.tuple_(*cols).in_(part))
             return sa.or_(*chunks) if len(chunks) > 1 else chunks[0]
         if isinstance(cond, C.Sql):
+            from .fragments import check_columns
+
             frag = _fragment(cond.text)
-            return frag.to_sqlalchemy(self._resolver(state, heading))
+            check_columns(frag, heading.names)  # names every unknown attribute, with a suggestion
+            return frag.to_condition(self._resolver(state, heading))
         if isinstance(cond, C.Semi):
             return self._semijoin(cond.node, state, heading)
         if isinstance(cond, C.And):

@@ -75,6 +75,10 @@ class QueryExpression:
             return self._derive(N.TopNode(self._node, restriction.limit, int(restriction.offset),
                                           tuple(restriction.order_by)))
         cond = self._cond(restriction)
+        if isinstance(cond, C.Sql):  # report unknown attributes now, not at the first fetch
+            from ..sql.fragments import check_columns, parse_fragment
+
+            check_columns(parse_fragment(cond.text), self.heading.names)
         if cond is C.TrueCond:
             return self._derive(self._node)
         if isinstance(cond, C.Semi) and _semantic(semantic_check, self.connection):
