@@ -330,7 +330,7 @@ def test_string_restrictions(p):
     assert len(p.Subject & 'birth_date is null') == 1
     assert len(T & "choice") == 3  # a bare number is a condition, as in MySQL
     with pytest.raises(errors.UnknownAttributeError, match="rt"):
-        T & "rtt > 1"  # noqa: B018
+        T & "rtt > 1"
     stats = p.Subject.aggr(T, n="count(*)", ccw="sum(choice = 1)", m="avg(rt)").fetch1()
     assert stats["n"] == 5 and stats["ccw"] == 3
     assert abs(stats["m"] - 0.32) < 1e-6  # rt is a 32-bit float on the servers
