@@ -169,8 +169,17 @@ class Measurement:
 
     @property
     def ratio(self) -> float | None:
-        if self.raw is None or self.raw.median <= 0:
+        """labjoin time over raw time: the median of the per-round ratios.
+
+        `compare` runs the contenders round by round, so run i of labjoin and run i of the raw
+        path happened next to each other under the same machine load. The median of their ratios
+        is steadier on a busy machine than the ratio of the two medians (used when the numbers of
+        runs differ).
+        """
+        if self.raw is None or min(self.raw.runs) <= 0:
             return None
+        if len(self.labjoin.runs) == len(self.raw.runs):
+            return statistics.median(a / b for a, b in zip(self.labjoin.runs, self.raw.runs))
         return self.labjoin.median / self.raw.median
 
     @property

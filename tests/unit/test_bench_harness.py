@@ -80,6 +80,16 @@ def test_measurement_ratio_and_target(harness: ModuleType) -> None:
     m.labjoin = T((1.2,))
     assert m.meets_target is True
     assert harness.Measurement("w", "sqlite", T((1.0,)), 1).ratio is None
+
+
+def test_ratio_pairs_runs_of_the_same_round(harness: ModuleType) -> None:
+    T = harness.Timing
+    # Round 2 ran under load on both sides: the paired ratios are 2, 2 and 1 (median 2), while
+    # the ratio of the medians would be 6 / 5.
+    m = harness.Measurement("w", "pg", T((1.0, 10.0, 6.0)), 1, raw=T((0.5, 5.0, 6.0)))
+    assert m.ratio == pytest.approx(2.0)
+    unpaired = harness.Measurement("w", "pg", T((2.0, 8.0, 4.0)), 1, raw=T((1.0, 3.0)))
+    assert unpaired.ratio == pytest.approx(4.0 / 2.0)
     assert harness.Measurement("w", "sqlite", T((1.0,)), 1, raw=T((1.0,))).meets_target is None
 
 
