@@ -334,3 +334,45 @@ def test_string_restrictions(p):
     stats = p.Subject.aggr(T, n="count(*)", ccw="sum(choice = 1)", m="avg(rt)").fetch1()
     assert stats["n"] == 5 and stats["ccw"] == 3
     assert abs(stats["m"] - 0.32) < 1e-6  # rt is a 32-bit float on the servers
+
+
+def test_statement_cache_reuses_shapes_with_new_values(backend, p):
+    """Queries of one shape compile once; each still gets its own values."""
+    T = p.Session.Trial
+    backend.statement_cache.clear()
+    got = [(T & {"subject_uuid": U1, "session_start_time": T0, "trial": i}).fetch1("rt") for i in range(3)]
+    assert np.allclose(got, [0.1, 0.2, 0.3])
+    assert len(backend.statement_cache) == 1
+    assert len(T & [{"trial": 0}, {"trial": 1}]) == 4
+    assert len(T & [{"trial": 2}, {"trial": 5}]) == 1  # same shape (two keys), other values
+    assert len(T & 'rt > 0.25') == 3 and len(T & 'rt > 0.45') == 2  # literals are part of the shape
+    assert len((T & {"trial": 0}).proj() + (T & {"trial": 1}).proj()) == 4
+    assert len((T & {"trial": 1}).proj() + (T & {"trial": 2}).proj()) == 3
+    assert len(T & {"choice": None}) == 0 and len(T & {"choice": 1}) == 3  # NULL is its own shape
+
+
+def test_redeclared_table_gets_a_fresh_heading(make_schema):
+    schema = make_schema("_r")
+
+    @schema
+    class Thing(dj.Manual):
+        definition = """
+        id: int
+        ---
+        a: int
+        """
+
+    Thing.insert1((1, 2))
+    assert Thing.fetch1("a") == 2
+    Thing.drop()
+
+    @schema
+    class Thing(dj.Manual):
+        definition = """
+        id: int
+        ---
+        b: varchar(8)
+        """
+
+    Thing.insert1((1, "x"))
+    assert Thing.fetch1() == {"id": 1, "b": "x"}

@@ -117,6 +117,9 @@ class Connection:
         self.schemas: dict[str, Any] = {}  # name -> Schema registered on this connection
         self._dependencies: Any = None
         self._catalog_cache: dict[Any, Any] = {}
+        from ..sql.statement_cache import StatementCache
+
+        self.statement_cache = StatementCache()
         self._engine = self._make_engine()
         self.dialect = self._engine.dialect
         self.database_name: str | None = make_url(self.url).database
@@ -369,8 +372,9 @@ class Connection:
         return self._dependencies
 
     def invalidate_catalog(self) -> None:
-        """Forget cached headings and the dependency graph (after DDL)."""
+        """Forget cached headings, compiled statements and the dependency graph (after DDL)."""
         self._catalog_cache.clear()
+        self.statement_cache.clear()
         if self._dependencies is not None:
             self._dependencies.clear()
 

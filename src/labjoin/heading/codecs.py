@@ -24,7 +24,7 @@ import numpy as np
 from .. import errors
 from .heading import Attribute
 
-__all__ = ["column_decoder", "encoder", "to_python"]
+__all__ = ["column_decoder", "encode_column", "encoder", "to_python"]
 
 Encoder = Callable[[Any], Any]
 
@@ -328,6 +328,24 @@ def _encoder(attr: Attribute, backend: str) -> Encoder:
         return inner(v)
 
     return enc
+
+
+def encode_column(attr: Attribute, backend: str, values: list[Any]) -> list[Any]:
+    """Encode one column of values for the driver.
+
+    Columns that already hold exactly the driver's types (Python ints for integers, floats for
+    floats, str for strings: what dicts, DataFrames and record arrays give after ``tolist``)
+    pass through after one type scan; everything else goes value by value through ``encoder``.
+    """
+    cat = attr.category
+    if cat == "INTEGER" and all(type(v) is int for v in values):
+        return values
+    if cat == "FLOAT" and all(type(v) is float for v in values):
+        return [None if v != v else v for v in values] if any(v != v for v in values) else values
+    if cat in ("CHAR", "VARCHAR", "TEXT") and all(type(v) is str for v in values):
+        return values
+    enc = encoder(attr, backend)
+    return [enc(v) for v in values]
 
 
 # -- decoders (per column) ---------------------------------------------------------------------

@@ -123,7 +123,10 @@ def invalidate(conn: Any, schema: str | None = None) -> None:
     if schema is None:
         conn.invalidate_catalog()
     else:
-        conn._catalog_cache.pop(("schema", schema), None)
+        cache = conn._catalog_cache
+        for key in [k for k in cache if isinstance(k, tuple) and len(k) > 1 and k[1] == schema]:
+            del cache[key]  # the schema's table list, headings and hidden-table markers
+        conn.statement_cache.clear()
         if conn._dependencies is not None:
             conn._dependencies.clear()
 

@@ -22,6 +22,7 @@ from ..algebra import conditions as C
 from ..algebra import nodes as N
 from ..heading.codecs import encoder
 from .dialects import Backend
+from .statement_cache import BIND_PREFIX
 
 __all__ = ["Compiler", "State", "needs_subquery"]
 
@@ -65,9 +66,18 @@ def needs_subquery(state: State, op: str) -> bool:
 class Compiler:
     """Compiles node trees for one backend. Aliases are unique within one compilation."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, bases: dict[int, int] | None = None) -> None:
         self.backend = backend
         self._counter = itertools.count()
+        # id(condition) -> index of its first value (from statement_cache.shape): values are bound
+        # as lj_<index> so a cached compilation can take another query's values
+        self._bases = bases or {}
+
+    def _bind(self, cond: C.Cond, index: int, value: Any) -> Any:
+        base = self._bases.get(id(cond))
+        if base is None:
+            return sa.bindparam(None, value)
+        return sa.bindparam(f"{BIND_PREFIX}{base + index}", value)
 
     # -- entry points -----------------------------------------------------------------------
     def select(self, node: N.Node, names: Iterable[str] | None = None, *, order_by: Any = None,
@@ -271,24 +281,26 @@ class Compiler:
         backend = self.backend.name
         if isinstance(cond, C.Eq):
             terms = []
-            for name, value in cond.items:
+            for i, (name, value) in enumerate(cond.items):
                 col = state.cols[name]
                 if value is None:
                     terms.append(col.is_(None))
                 else:
-                    terms.append(col == sa.bindparam(None, encoder(heading[name], backend)(value)))
+                    terms.append(col == self._bind(cond, i, encoder(heading[name], backend)(value)))
             return sa.and_(*terms)
         if isinstance(cond, C.KeysIn):
             encs = [encoder(heading[a], backend) for a in cond.attrs]
-            rows = [tuple(e(v) for e, v in zip(encs, row)) for row in cond.rows]
+            width = len(cond.attrs)
+            binds = [[self._bind(cond, r * width + k, e(v)) for k, (e, v) in enumerate(zip(encs, row))]
+                     for r, row in enumerate(cond.rows)]
             cols = [state.cols[a] for a in cond.attrs]
             chunks = []
-            for i in range(0, len(rows), IN_CHUNK):
-                part = rows[i: i + IN_CHUNK]
+            for i in range(0, len(binds), IN_CHUNK):
+                part = binds[i: i + IN_CHUNK]
                 if len(cols) == 1:
                     chunks.append(cols[0].in_([r[0] for r in part]))
                 else:
-                    chunks.append(sa.tuple_(*cols).in_(part))
+                    chunks.append(sa.tuple_(*cols).in_([sa.tuple_(*r) for r in part]))
             return sa.or_(*chunks) if len(chunks) > 1 else chunks[0]
         if isinstance(cond, C.Sql):
             from .fragments import check_columns

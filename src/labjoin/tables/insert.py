@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Iterable, Mapping
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .. import errors
-from ..heading.codecs import encoder
+from ..heading.codecs import encode_column, encoder
 
 __all__ = ["allow_insert", "insert", "update1"]
 
@@ -46,6 +47,15 @@ def _rows_as_columns(table: Any, rows: Any) -> tuple[list[str], list[list[Any]] 
     rows = list(rows) if isinstance(rows, Iterable) else rows
     if not isinstance(rows, list):
         raise errors.DataJointError(f"insert() cannot take {type(rows).__name__}; pass a list of dicts or tuples.")
+    if rows and all(type(r) is dict for r in rows):
+        keys = rows[0].keys()
+        if all(r.keys() == keys for r in rows):  # the usual case: one set of fields, read by column
+            names = list(keys)
+            return names, [[r[k] for r in rows] for k in names], None
+    if rows and all(type(r) is tuple for r in rows):
+        width = len(heading.names)
+        if all(len(r) == width for r in rows):
+            return heading.names, [list(map(itemgetter(i), rows)) for i in range(width)], None
     return [], None, [_row_dict(heading, r) for r in rows]
 
 
@@ -104,19 +114,18 @@ def insert(table: Any, rows: Any, *, replace: bool = False, skip_duplicates: boo
     groups: list[tuple[list[str], list[tuple[Any, ...]]]] = []
     heading = table.heading
     backend = conn.backend.name
-    if columns is not None:
-        keep = _check_fields(table, names, ignore_extra_fields)
-        encs = [encoder(heading[n], backend) for n in keep]
-        cols = [[e(v) for v in columns[names.index(n)]] for n, e in zip(keep, encs)]
-        groups.append((keep, list(zip(*cols))))
-    else:
+    if columns is None:
+        # rows with differing fields: one statement per set of fields
         by_fields: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for r in dict_rows or []:
             by_fields.setdefault(tuple(r), []).append(r)
-        for fields, group in by_fields.items():
-            keep = _check_fields(table, list(fields), ignore_extra_fields)
-            encs = [encoder(heading[n], backend) for n in keep]
-            groups.append((keep, [tuple(e(r[n]) for n, e in zip(keep, encs)) for r in group]))
+        column_groups = [(list(f), [[r[k] for r in g] for k in f]) for f, g in by_fields.items()]
+    else:
+        column_groups = [(names, columns)]
+    for fields, cols in column_groups:
+        keep = _check_fields(table, fields, ignore_extra_fields)
+        encoded = [encode_column(heading[n], backend, cols[fields.index(n)]) for n in keep]
+        groups.append((keep, list(zip(*encoded))))
     with conn.transaction:
         for keep, values in groups:
             if values:

@@ -12,6 +12,9 @@ from ..algebra import conditions as C
 from ..algebra import nodes as N
 from ..connection import fetch as F
 from ..sql.compiler import Compiler
+from ..sql.statement_cache import params_for, shape, slots_of
+
+CACHE_MAX_VALUES = 1000
 
 __all__ = ["QueryExpression", "U"]
 
@@ -59,6 +62,35 @@ class QueryExpression:
 
     def _compiler(self) -> Compiler:
         return Compiler(self.connection.backend)
+
+    def _statement(self, kind: str = "select", names: Any = None, *, order_by: Any = None,
+                   limit: int | None = None, offset: int | None = None) -> tuple[str, Any]:
+        """SQL text and driver parameters of this query, compiled once per query shape.
+
+        ``kind`` is ``select`` (the attributes ``names``, default all) or ``count``.
+        """
+        conn = self.connection
+        backend = conn.backend.name
+        node = self._node
+        names = tuple(self.heading.names if names is None else names)
+        key, values, bases = shape(node, backend)
+        order = tuple(order_by) if isinstance(order_by, (list, tuple)) else order_by
+        full_key = (kind, key, names, order, limit, offset)
+        cache = conn.statement_cache
+        entry = cache.get(full_key)
+        if entry is None:
+            comp = Compiler(conn.backend, bases)
+            if kind == "count":
+                stmt = comp.count(node)
+            else:
+                stmt = comp.select(node, names, order_by=order_by, limit=limit, offset=offset)
+            compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+            slots, positional = slots_of(compiled)
+            entry = (compiled.string, slots, positional)
+            if len(values) <= CACHE_MAX_VALUES:  # long key lists would fill the cache with one-offs
+                cache.put(full_key, *entry)
+        sql, slots, positional = entry
+        return sql, params_for(slots, positional, values)
 
     # -- restriction --------------------------------------------------------------------------
     def _cond(self, restriction: Any) -> C.Cond:
@@ -181,14 +213,13 @@ class QueryExpression:
         return str(stmt.compile(dialect=self.connection.dialect))
 
     def __len__(self) -> int:
-        stmt = self._compiler().count(self._node)
-        return int(self.connection.execute(stmt).fetchone()[0])
+        sql, params = self._statement("count")
+        return int(self.connection.query(sql, params).fetchone()[0])
 
     def __bool__(self) -> bool:
-        comp = self._compiler()
         names = self.heading.primary_key or self.heading.names[:1]
-        stmt = comp.select(self._node, names, limit=1)
-        return self.connection.execute(stmt).fetchone() is not None
+        sql, params = self._statement("select", names, limit=1)
+        return self.connection.query(sql, params).fetchone() is not None
 
     def __contains__(self, item: Any) -> bool:
         return bool(self & item)
