@@ -126,6 +126,11 @@ def insert(table: Any, rows: Any, *, replace: bool = False, skip_duplicates: boo
         keep = _check_fields(table, fields, ignore_extra_fields)
         encoded = [encode_column(heading[n], backend, cols[fields.index(n)]) for n in keep]
         groups.append((keep, list(zip(*encoded))))
+    if len(groups) == 1 and len(groups[0][1]) == 1:
+        # one row is one statement, atomic by itself: no BEGIN/COMMIT round trips
+        _execute_insert(table, groups[0][0], groups[0][1], replace=replace, skip_duplicates=skip_duplicates,
+                        chunk_size=chunk_size)
+        return None
     with conn.transaction:
         for keep, values in groups:
             if values:

@@ -8,6 +8,7 @@ master and cannot be deleted or dropped on its own.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from .. import errors
@@ -16,6 +17,7 @@ from .table import Table, TableMeta
 __all__ = ["Computed", "Imported", "Lookup", "Manual", "Part", "UserTable", "to_snake_case"]
 
 
+@lru_cache(maxsize=4096)
 def to_snake_case(name: str) -> str:
     """``SessionTrial`` -> ``session_trial`` (the class name must be CamelCase)."""
     if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", name):
