@@ -376,3 +376,31 @@ def test_redeclared_table_gets_a_fresh_heading(make_schema):
 
     Thing.insert1((1, "x"))
     assert Thing.fetch1() == {"id": 1, "b": "x"}
+
+
+def test_less_common_types_and_defaults(make_schema, backend):
+    schema = make_schema("_y")
+
+    @schema
+    class Odd(dj.Manual):
+        definition = """
+        id: bigint unsigned auto_increment
+        ---
+        yr=null: year
+        label: enum('a:b', 'c')       # a colon inside an enum value
+        changed=CURRENT_TIMESTAMP: timestamp
+        touched=CURRENT_TIMESTAMP on update CURRENT_TIMESTAMP: datetime
+        """
+
+    Odd.insert1(dict(yr=2020, label="A:B"))
+    row = Odd.fetch1()
+    assert row["id"] == 1 and row["yr"] == 2020 and row["label"] == "a:b"
+    assert isinstance(row["changed"], dt.datetime)
+    assert Odd.heading["label"].type.values == ("a:b", "c")
+    Odd.update1(dict(id=1, touched=dt.datetime(2000, 1, 1)))
+    assert Odd.fetch1("touched") == dt.datetime(2000, 1, 1)
+    Odd.update1(dict(id=1, yr=2021))  # touching the row refreshes `touched`
+    assert Odd.fetch1("touched").year > 2000
+    assert Odd().size_on_disk > 0
+    with pytest.raises(errors.DataError):
+        Odd.insert1(dict(yr=1800, label="c"))

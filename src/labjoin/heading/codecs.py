@@ -287,7 +287,7 @@ def encoder(attr: Attribute, backend: str) -> Encoder:
 def _encoder(attr: Attribute, backend: str) -> Encoder:
     cat = attr.category
     inner: Encoder
-    if cat == "INTEGER":
+    if cat in ("INTEGER", "YEAR"):
         inner = _enc_int(attr)
     elif cat == "FLOAT":
         inner = _enc_float(attr)
@@ -391,7 +391,7 @@ def column_decoder(attr: Attribute, backend: str, *, squeeze: bool = False,
                    download_path: str | os.PathLike[str] = ".") -> Decoder | None:
     """A function decoding one fetched column of ``attr``, or None when values are already right."""
     cat = attr.category
-    if cat in ("INTEGER", "FLOAT", "CHAR", "VARCHAR", "ENUM", "TEXT", "COMPUTED"):
+    if cat in ("INTEGER", "FLOAT", "CHAR", "VARCHAR", "ENUM", "TEXT", "COMPUTED", "YEAR"):
         return None
     if cat == "BOOL":
         return _map(bool)

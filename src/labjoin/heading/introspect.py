@@ -11,12 +11,12 @@ import re
 from typing import Any
 
 from .. import errors
+from ..definition import split_comment
 from ..sql.catalog import ColumnInfo, TableInfo, table_info
 from .heading import Attribute, Heading
 
 __all__ = ["declared_type_text", "heading_from_catalog"]
 
-_MARKER = re.compile(r"^:(?P<type>[^:]*(?:<[^>]*>[^:]*)?):(?P<comment>.*)$", re.S)
 
 
 def _mysql_type_text(col: ColumnInfo, info: TableInfo) -> str:
@@ -72,9 +72,9 @@ def _sqlite_type_text(col: ColumnInfo) -> str:
 
 def declared_type_text(col: ColumnInfo, info: TableInfo, backend: str) -> tuple[str, str]:
     """(declared type, user comment) of one column."""
-    m = _MARKER.match(col.comment or "")
-    if m and m.group("type"):
-        return m.group("type"), m.group("comment")
+    marker, comment = split_comment(col.comment or "")
+    if marker:
+        return marker, comment
     if backend == "mysql":
         return _mysql_type_text(col, info), col.comment or ""
     if backend == "postgresql":
@@ -89,7 +89,7 @@ def _default(col: ColumnInfo, backend: str) -> Any:
     if d is None or str(d).upper() == "NULL":
         return Default("null", None) if col.nullable else None
     text = str(d).strip()
-    if re.match(r"^(current_timestamp|now\(\)|localtimestamp)", text, re.I):
+    if re.match(r"^(current_timestamp|now\(\)|localtimestamp)", text, re.I) or "'now'" in text:
         return Default("current_timestamp", None)
     if backend == "postgresql":
         if "nextval(" in text:

@@ -286,3 +286,24 @@ def _load_mysql(conn: Any, schema: str) -> dict[str, TableInfo]:
         if t in out and re.match(r"\s*json_valid\(", clause or "", re.I):
             out[t].json_columns.add(cname)
     return out
+
+
+def table_size(conn: Any, schema: str, table: str) -> int:
+    """Bytes the table (with its indexes) occupies on disk, as the backend reports it."""
+    b = conn.backend
+    if b.name == "postgresql":
+        return int(conn.query("SELECT pg_total_relation_size(%s::regclass)",
+                              (b.qtable(schema, table),)).fetchone()[0])
+    if b.name == "mysql":
+        row = conn.query("SELECT data_length + index_length FROM information_schema.tables "
+                         "WHERE table_schema = %s AND table_name = %s", (schema, table)).fetchone()
+        return int(row[0] or 0) if row else 0
+    name = f"{schema}.{table}"
+    try:  # the dbstat virtual table counts pages exactly where SQLite was built with it
+        row = conn.query("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN "
+                         "(SELECT name FROM sqlite_master WHERE tbl_name = ?)", (name,)).fetchone()
+        return int(row[0])
+    except (errors.QuerySyntaxError, errors.MissingTableError):
+        page = int(conn.query("PRAGMA page_size").fetchone()[0])
+        rows = int(conn.query(f"SELECT count(*) FROM {b.qident(name)}").fetchone()[0])
+        return page * max(1, rows // 50)  # rough: without dbstat SQLite cannot say

@@ -236,6 +236,7 @@ def update1(table: Any, row: Mapping[str, Any]) -> None:
         heading[k]
     key = {k: row[k] for k in heading.primary_key}
     updates = {k: v for k, v in row.items() if k not in key}
+
     if not updates:
         raise errors.DataJointError("update1 was given no secondary attribute to change.")
     conn = table.connection
