@@ -18,7 +18,7 @@ from typing import Any
 from . import errors
 from .connection.connection import Connection
 from .connection.connection import conn as default_connection
-from .definition import parse_definition, suggest
+from .definition import Problem, definition_error, parse_definition, suggest
 from .heading.heading import Attribute
 from .sql import catalog
 from .sql.ddl import (
@@ -121,13 +121,21 @@ def resolve_declaration(conn: Connection, schema_name: str, table_name: str, def
             except NameError as e:
                 missing = str(e).split("'")[1] if "'" in str(e) else item.ref
                 close = suggest(missing, [k for k, v in context.items() if isinstance(v, (type, types.ModuleType))])
-                problems.append(f"line {item.span.line if item.span else '?'}: -> {item.ref}: the name "
-                                f"{missing!r} is not defined." + (f" Did you mean {close!r}?" if close else ""))
+                problems.append(Problem(
+                    f"the foreign key names {missing!r}, which is not defined here", item.span,
+                    hint=None if close else "define or import the parent table before this class, or pass "
+                                            "context= to the schema",
+                    suggestion=close, code="unknown-table"))
                 continue
             except Exception as e:  # the reference expression is user Python; report it, located
-                problems.append(f"-> {item.ref}: {type(e).__name__}: {e}")
+                problems.append(Problem(f"the foreign key reference fails: {type(e).__name__}: {e}", item.span,
+                                        code="bad-reference"))
                 continue
-            parent, renames = _table_of(target)
+            try:
+                parent, renames = _table_of(target)
+            except errors.DefinitionError as e:
+                problems.append(Problem(str(e), item.span, code="bad-reference"))
+                continue
             ph = heading_from_catalog(parent.connection, parent.database, parent.table_name)
             inverse = {old: new for new, old in renames.items()}
             pairs = []
@@ -146,19 +154,22 @@ def resolve_declaration(conn: Connection, schema_name: str, table_name: str, def
                                   in_key=item.in_key))
         elif kind == "AttributeSpec":
             if item.name in names:
-                problems.append(f"attribute `{item.name}` is declared twice (it may come from a foreign key).")
+                problems.append(Problem(f"attribute `{item.name}` is already declared (a foreign key may bring it)",
+                                        item.span, hint="rename it, or drop the line", code="duplicate-attribute"))
                 continue
             attrs.append(Attribute(item.name, item.type, in_key=item.in_key, nullable=item.nullable,
                                    default=item.default, comment=item.comment))
             names.add(item.name)
     indexes = []
     for idx in defn.indexes:
-        unknown = [a for a in idx.attributes if a not in names]
+        # JSON-path entries (`params.rate:float`) name an attribute before the first dot
+        unknown = [a for a in idx.attributes if a.split(".")[0].split(":")[0] not in names]
         if unknown:
-            problems.append(f"index({', '.join(idx.attributes)}) names `{unknown[0]}`, which is not an attribute.")
+            problems.append(Problem(f"the index names `{unknown[0]}`, which is not an attribute of this table",
+                                    idx.span, suggestion=suggest(unknown[0], names), code="unknown-attribute"))
         indexes.append((idx.unique, tuple(idx.attributes)))
     if problems:
-        raise errors.DefinitionError(f"Cannot declare {table_name}:\n  " + "\n  ".join(problems))
+        raise definition_error(problems, table_name=table_name)
     attrs = [a for a in attrs if a.in_key] + [a for a in attrs if not a.in_key]
     return Declaration(schema_name, table_name, defn.comment, attrs, fks, indexes, definition=definition)
 
