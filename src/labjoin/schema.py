@@ -31,6 +31,7 @@ from .sql.ddl import (
     create_table_sql,
     sqlite_metadata_rows,
 )
+from .tables.log import LogTable, log_event
 from .tables.table import Table
 from .tables.tiers import Computed, Imported, Lookup, Manual, Part
 
@@ -249,6 +250,7 @@ class Schema:
                 )
             _create_schema(self.connection, schema_name)
             catalog.invalidate(self.connection)
+            log_event(self.connection, schema_name, "created")
         self.connection.register(self)
         queued, self._queue = self._queue, []
         for cls, ctx in queued:
@@ -326,6 +328,7 @@ class Schema:
         if cls.tier_prefix in ("_", "__") and not issubclass(cls, Part):
             pass  # DataJoint 2.x's FK-only key rule is not enforced (it never was in practice)
         _run_ddl(conn, decl)
+        log_event(conn, self.database, f"Declared `{self.database}`.`{cls.table_name}`")
 
     # -- contents ------------------------------------------------------------------------------
     def list_tables(self) -> list[str]:
@@ -340,6 +343,11 @@ class Schema:
 
     def __getitem__(self, name: str) -> type:
         return self._registry[name]
+
+    @property
+    def log(self) -> LogTable:
+        """The schema's ``~log`` table (DataJoint's event log); ``schema.log("event")`` adds a row."""
+        return LogTable(self.connection, self.database)
 
     @property
     def jobs(self) -> Any:

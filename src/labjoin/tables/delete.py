@@ -15,6 +15,7 @@ from typing import Any
 from .. import errors
 from ..algebra import conditions as C
 from ..algebra import nodes as N
+from .log import ensure_log, log_event
 
 __all__ = ["delete", "delete_quick", "drop", "drop_quick", "plan_cascade"]
 
@@ -49,6 +50,7 @@ def delete_quick(table: Any, get_count: bool = False) -> int | None:
     sql, params = _delete_where_sql(table)
     cur = conn.query(sql, params)
     count = cur.rowcount
+    log_event(conn, table.database, sql, table_name=table.table_name)
     return count if get_count else None
 
 
@@ -128,12 +130,16 @@ def delete(table: Any, *, transaction: bool = True, safemode: bool | None = None
     if transaction and conn.in_transaction and safemode:
         raise errors.TransactionError("delete() inside a transaction cannot prompt; pass safemode=False.")
     plan = plan_cascade(table, part_integrity)
+    if not conn.in_transaction:  # the ~log rows go in the delete's transaction: declare first
+        for schema in {t.database for _, t in plan}:
+            ensure_log(conn, schema)
     counts: dict[str, int] = {}
     try:
         with conn.transaction:
             for name, t in plan:
                 sql, params = _delete_where_sql(t)
                 counts[name] = conn.query(sql, params).rowcount
+                log_event(conn, t.database, sql, table_name=t.table_name)
             if safemode:
                 for name, n in reversed(list(counts.items())):
                     if n:
@@ -157,7 +163,8 @@ def drop_quick(table: Any) -> None:
         raise errors.TransactionError("Tables cannot be dropped inside a transaction.")
     if not table.is_declared:
         return
-    conn.query(f"DROP TABLE {b.qtable(table.database, table.table_name)}")
+    sql = f"DROP TABLE {b.qtable(table.database, table.table_name)}"
+    conn.query(sql)
     if b.name == "sqlite":
         from ..sql.ddl import META_COLUMNS, META_TABLES
 
@@ -167,6 +174,7 @@ def drop_quick(table: Any) -> None:
     from ..sql.catalog import invalidate
 
     invalidate(conn, table.database)
+    log_event(conn, table.database, sql, table_name=table.table_name)
 
 
 def drop(table: Any, *, safemode: bool | None = None, part_integrity: str = "enforce") -> None:
