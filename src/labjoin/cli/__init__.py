@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from . import populate_cmds
 from .demo import demo
 
 __all__ = ["cli", "main"]
@@ -60,6 +61,8 @@ def config() -> None:
 
 
 cli.add_command(demo)
+cli.add_command(populate_cmds.worker)
+cli.add_command(populate_cmds.jobs)
 
 
 def main() -> None:

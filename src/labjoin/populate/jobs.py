@@ -302,3 +302,45 @@ class JobTable(FreeTable):
 
     def drop(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         self.drop_quick()
+
+
+@dataclass
+class JobEntry:
+    """One reserved or error row, as ``labjoin jobs`` shows it."""
+
+    schema: str
+    table_name: str
+    status: str
+    key: Any
+    first_line: str
+    host: str
+    pid: int
+    timestamp: Any
+    stale: bool = False
+
+
+def jobs_overview(conn: Any, schemas: Iterable[str] | None = None) -> list[JobEntry]:
+    """The reserved and error rows of every ``~jobs`` table (of ``schemas``), sorted by table.
+
+    Reservations are marked ``stale`` by the rule in this module's docstring.
+    """
+    from ..sql import catalog
+
+    names = list(schemas) if schemas is not None else catalog.list_schemas(conn)
+    live = live_connections(conn)
+    out: list[JobEntry] = []
+    for schema in names:
+        if "~jobs" not in catalog.load_schema(conn, schema, refresh=True):
+            continue
+        jobs = JobTable(conn, schema)
+        rows = (jobs & 'status in ("reserved", "error")').fetch(
+            "table_name", "key_hash", "status", "key", "error_message", "user", "host", "pid", "connection_id",
+            "timestamp", as_dict=True, order_by=("table_name", "status", "timestamp"))
+        for r in rows:
+            message = str(r["error_message"] or "")
+            row = JobRow(r["key_hash"], r["status"], str(r["user"] or ""), str(r["host"] or ""), int(r["pid"] or 0),
+                         int(r["connection_id"] or 0))
+            out.append(JobEntry(schema, r["table_name"], r["status"], r["key"],
+                                message.splitlines()[0] if message else "", row.host, row.pid, r["timestamp"],
+                                stale=is_stale(conn, row, live)))
+    return out
