@@ -18,7 +18,7 @@ _CLASS_FORWARD = frozenset({
     "populate", "progress", "describe", "heading", "primary_key", "proj", "aggr", "restrict", "join",
     "extend", "to_dicts", "to_pandas", "to_arrays", "to_arrow", "to_polars", "keys", "head", "tail",
     "parents", "children", "ancestors", "descendants", "parts", "make_sql", "is_declared",
-    "size_on_disk", "preview", "connection", "tier",
+    "size_on_disk", "preview", "connection", "tier", "alter",
 })
 
 
@@ -176,6 +176,13 @@ class Table(QueryExpression, metaclass=TableMeta):
         drop(self, safemode=safemode if prompt is None else prompt, part_integrity=part_integrity)
 
     # -- structure ----------------------------------------------------------------------------
+    def alter(self, prompt: bool = True, context: Any = None, *, force: bool = False,
+              dry_run: bool = False) -> Any:
+        """Change the table to match the class definition; return the plan (see docs/alter.md)."""
+        from ..migrate import alter
+
+        return alter(self, prompt=prompt, context=context, force=force, dry_run=dry_run)
+
     def describe(self, context: Any = None, printout: bool = False) -> str:
         from .describe import describe
 
