@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from . import populate_cmds
+from . import gc_cmd, populate_cmds, serve_cmd, users_cmd
 from .demo import demo
 
 __all__ = ["cli", "main"]
@@ -63,6 +63,9 @@ def config() -> None:
 cli.add_command(demo)
 cli.add_command(populate_cmds.worker)
 cli.add_command(populate_cmds.jobs)
+cli.add_command(serve_cmd.serve)
+cli.add_command(users_cmd.users)
+cli.add_command(gc_cmd.gc)
 
 
 def main() -> None:
