@@ -63,6 +63,11 @@ def _run_ddl(conn: Connection, decl: Declaration) -> None:
         raise errors.TransactionError(
             f"Cannot declare table {decl.table} inside a transaction: declare tables before starting one."
         )
+    from .sql.ddl import tracking_references
+    from .stores.tracking import declare_tracking
+
+    for _, store in tracking_references(decl):  # blob@s columns reference ~external_s: declare it first
+        declare_tracking(conn, decl.schema, store)
     stmts = create_table_sql(conn.backend, decl)
     if conn.backend.name == "sqlite":
         # one transaction: the table and its metadata rows appear together
@@ -348,6 +353,13 @@ class Schema:
     def log(self) -> LogTable:
         """The schema's ``~log`` table (DataJoint's event log); ``schema.log("event")`` adds a row."""
         return LogTable(self.connection, self.database)
+
+    @property
+    def external(self) -> Any:
+        """The schema's ``~external_<store>`` tables by store: ``schema.external['raw'].delete(...)``."""
+        from .stores.tracking import ExternalMapping
+
+        return ExternalMapping(self)
 
     @property
     def jobs(self) -> Any:

@@ -262,10 +262,14 @@ class Connection:
         return self.query(sql, params)
 
     def query(self, sql: str, args: Sequence[Any] | dict[str, Any] = (), *, as_dict: bool = False,
-              many: bool = False) -> Any:
-        """Run SQL text with driver parameters and return the DB-API cursor (DataJoint's API)."""
+              many: bool = False, binary: bool = False) -> Any:
+        """Run SQL text with driver parameters and return the DB-API cursor (DataJoint's API).
+
+        ``binary=True`` asks PostgreSQL for results in binary format (bytea arrives as raw bytes
+        instead of hex text); other backends ignore it.
+        """
         raw = self.raw
-        cur = raw.cursor()
+        cur = raw.cursor(binary=True) if binary and self.backend.name == "postgresql" else raw.cursor()
         t0 = time.perf_counter()
         try:
             if many:

@@ -14,9 +14,10 @@ external blob). :meth:`TypeSpec.comment_marker` gives that prefix:
   ``filepath@s`` (0.14 spellings, written as declared) and every ``<codec>`` form (2.x,
   written as its core name, e.g. ``:<blob@s>:``). Plain SQL types (integers, floats, strings,
   temporal types, bool, json, serialized ``longblob``) get None, so 0.14 can read the table.
-* **PostgreSQL and SQLite**: always ``:<core name>:`` (``:uint32:``, ``:varchar(64):``,
-  ``:<blob>:``), because no existing DataJoint database constrains us there and keeping the
-  declared type makes introspection exact.
+* **PostgreSQL and SQLite**: ``:<core name>:`` (``:uint32:``, ``:varchar(64):``, ``:<blob>:``),
+  because no existing DataJoint database constrains us there and keeping the declared type makes
+  introspection exact; except the 0.14 store types, which keep DataJoint's spelling
+  (``:blob@s:``), because they are stored differently from their 2.x namesakes (``<blob@s>``).
 """
 
 from __future__ import annotations
@@ -181,8 +182,10 @@ class TypeSpec:
         kind = _BACKENDS.get(backend.lower())
         if kind is None:
             raise ConfigError(f"Unknown backend {backend!r}: expected 'mysql', 'postgresql' or 'sqlite'.")
-        if kind != "mysql":
+        if kind != "mysql" and (self.codec is not None or self.store is None):
             return f":{self.core_name}:"
+        # 0.14 store types keep their spelling everywhere: the row holds a hash into ~external_<s>,
+        # where their 2.x namesakes (<blob@s>) hold JSON, and introspection must tell them apart.
         if self.codec is not None:
             return f":{self.core_name}:"
         cat = self.category

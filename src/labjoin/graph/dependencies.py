@@ -73,6 +73,8 @@ class Dependencies(nx.DiGraph):
                     continue
                 child = f"`{schema}`.`{name}`"
                 for fk in info.foreign_keys:
+                    if fk.parent_table.startswith("~"):
+                        continue  # a store's ~external_ tracking table: not part of the pipeline
                     parent = f"`{fk.parent_schema}`.`{fk.parent_table}`"
                     attr_map = dict(fk.attr_map)
                     self.add_edge(parent, child, attr_map=attr_map,

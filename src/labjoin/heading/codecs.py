@@ -8,12 +8,15 @@ value; decoders run per column, so a fetch of many rows does one pass over each 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
 import os
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -24,9 +27,39 @@ import numpy as np
 from .. import errors
 from .heading import Attribute
 
-__all__ = ["column_decoder", "encode_column", "encoder", "to_python"]
+__all__ = ["CodecContext", "codec_context", "codec_scope", "column_decoder", "encode_column", "encoder",
+           "to_python"]
 
 Encoder = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class CodecContext:
+    """What store-backed codecs (``stores/columns.py``) need besides a value.
+
+    Set by insert (``writing=True``, the table written, the key of each row by its position in
+    the column) and by fetch (the key of each fetched row, for error messages).
+    """
+
+    connection: Any
+    database: str | None = None
+    table: str | None = None
+    row_key: Callable[[int], dict[str, Any]] | None = None
+    writing: bool = False
+
+
+codec_context: ContextVar[CodecContext | None] = ContextVar("labjoin_codec_context", default=None)
+
+
+@contextlib.contextmanager
+def codec_scope(connection: Any, **kw: Any) -> Iterator[CodecContext]:
+    """Make a :class:`CodecContext` current for the encoders and decoders run inside the block."""
+    ctx = CodecContext(connection, **kw)
+    token = codec_context.set(ctx)
+    try:
+        yield ctx
+    finally:
+        codec_context.reset(token)
 
 
 def to_python(v: Any) -> Any:
@@ -338,6 +371,10 @@ def encode_column(attr: Attribute, backend: str, values: list[Any]) -> list[Any]
     pass through after one type scan; everything else goes value by value through ``encoder``.
     """
     cat = attr.category
+    if attr.is_external:  # a whole column of objects goes to the store at once, in parallel
+        from ..stores.columns import encode_external_column
+
+        return encode_external_column(attr, backend, values)
     if cat == "INTEGER" and all(type(v) is int for v in values):
         return values
     if cat == "FLOAT" and all(type(v) is float for v in values):

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import errors
-from ..heading.codecs import encode_column, encoder
+from ..heading.codecs import codec_scope, encode_column, encoder
 
 __all__ = ["allow_insert", "insert", "update1"]
 
@@ -124,7 +124,11 @@ def insert(table: Any, rows: Any, *, replace: bool = False, skip_duplicates: boo
         column_groups = [(names, columns)]
     for fields, cols in column_groups:
         keep = _check_fields(table, fields, ignore_extra_fields)
-        encoded = [encode_column(heading[n], backend, cols[fields.index(n)]) for n in keep]
+        pk = [(k, cols[fields.index(k)]) for k in heading.primary_key if k in fields]
+        # store-backed codecs write objects under this table's schema (and its rows' keys)
+        with codec_scope(conn, database=table.database, table=table.table_name, writing=True,
+                         row_key=lambda i, pk=pk: {k: col[i] for k, col in pk}):
+            encoded = [encode_column(heading[n], backend, cols[fields.index(n)]) for n in keep]
         groups.append((keep, list(zip(*encoded))))
     if len(groups) == 1 and len(groups[0][1]) == 1:
         # one row is one statement, atomic by itself: no BEGIN/COMMIT round trips
@@ -173,6 +177,10 @@ def _execute_insert(table: Any, fields: list[str], values: list[tuple[Any, ...]]
         _copy(table, fields, values)
         return
     sql = _insert_sql(table, fields, replace=replace, skip_duplicates=skip_duplicates)
+    if b.name == "mysql":  # a row over max_allowed_packet would cost the connection: refuse it first
+        from ..connection.packet import check_rows
+
+        check_rows(conn, table, sql, fields, values)
     step = chunk_size or len(values)
     for i in range(0, len(values), step):
         part = values[i: i + step]
@@ -251,9 +259,15 @@ def update1(table: Any, row: Mapping[str, Any]) -> None:
             sets.append(f"{b.qident(k)} = DEFAULT" if b.name != "sqlite" else f"{b.qident(k)} = NULL")
         else:
             sets.append(f"{b.qident(k)} = {ph}")
-            params.append(encoder(a, b.name)(v))
+            with codec_scope(conn, database=table.database, table=table.table_name, writing=True,
+                             row_key=lambda i: dict(key)):
+                params.append(encoder(a, b.name)(v))
     where = " AND ".join(f"{b.qident(k)} = {ph}" for k in key)
     params += [encoder(heading[k], b.name)(v) for k, v in key.items()]
     sql = f"UPDATE {b.qtable(table.database, table.table_name)} SET {', '.join(sets)} WHERE {where}"
+    if b.name == "mysql":
+        from ..connection.packet import check_rows
+
+        check_rows(conn, table, sql, None, [tuple(params)])
     with conn.transaction:
         conn.query(sql, tuple(params))
