@@ -54,8 +54,13 @@ __all__ = [
     "conn",
     "create_virtual_module",
     "errors",
+    "export",
+    "import_",
+    "kill",
+    "kill_quick",
     "list_schemas",
     "schema",
+    "set_password",
     "virtual_schema",
 ]
 
@@ -66,4 +71,14 @@ def __getattr__(name: str) -> object:
         from .graph.diagram_api import Diagram
 
         return Diagram
+    # Accounts and dataset bundles are loaded when first used (DataJoint: dj.set_password, dj.kill).
+    # importlib, not `from . import`: that would ask this __getattr__ again.
+    import importlib
+
+    if name in ("admin", "export"):
+        return importlib.import_module(f".{name}", __name__)  # labjoin.export is callable: dj.export(...)
+    if name in ("set_password", "kill", "kill_quick"):
+        return getattr(importlib.import_module(".admin", __name__), name)
+    if name == "import_":
+        return importlib.import_module(".export", __name__).import_
     raise AttributeError(f"module 'labjoin' has no attribute {name!r}")

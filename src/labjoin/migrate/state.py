@@ -41,6 +41,8 @@ def declaration_from_catalog(conn: Any, schema: str, table: str) -> Declaration:
     fks = []
     fk_cols = []
     for fk in info.foreign_keys:
+        if fk.parent_table.startswith("~"):
+            continue  # a store's tracking table: the DDL derives it from the attribute's type
         cols = tuple(c for c, _ in fk.attr_map)
         fk_cols.append(cols)
         fks.append(ForeignKey(fk.parent_schema, fk.parent_table, tuple(fk.attr_map),
@@ -94,7 +96,8 @@ def table_state(conn: Any, schema: str, table: str) -> TableState:
     b = conn.backend
     rows = int(conn.query(f"SELECT count(*) FROM {b.qtable(schema, table)}").fetchone()[0])
     state = TableState(decl, rows, physical_indexes=list(info.indexes))
-    for fk, fk_info in zip(decl.foreign_keys, info.foreign_keys):
+    visible = [fk for fk in info.foreign_keys if not fk.parent_table.startswith("~")]
+    for fk, fk_info in zip(decl.foreign_keys, visible):
         state.fk_names[fk_identity(fk)] = fk_info.name
     if b.name == "postgresql":
         _pg_names(conn, schema, table, state)
