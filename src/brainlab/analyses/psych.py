@@ -88,7 +88,28 @@ def _bounds(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def fit(counts: ContrastCounts, seed: int = FIT_SEED, nfits: int = NFITS) -> Fit:
-    """Maximum-likelihood ``erf_psycho_2gammas`` fit with psychofit (see the module docstring)."""
+    """Maximum-likelihood ``erf_psycho_2gammas`` fit with psychofit (see the module docstring).
+
+    The same counts always give the same fit (the restarts are seeded), so fits are memoised
+    by content: a training session's block fit and a single-session day's fit reuse the
+    session's, which makes populating about twice as fast.
+    """
+    memo = (counts.signed_contrasts.tobytes(), counts.n_trials_stim.tobytes(),
+            counts.n_trials_stim_right.tobytes(), seed, nfits)
+    found = _FITS.get(memo)
+    if found is None:
+        found = _fit(counts, seed, nfits)
+        if len(_FITS) >= _FITS_MAX:
+            _FITS.pop(next(iter(_FITS)))
+        _FITS[memo] = found
+    return found
+
+
+_FITS: dict[tuple[Any, ...], Fit] = {}
+_FITS_MAX = 4096
+
+
+def _fit(counts: ContrastCounts, seed: int, nfits: int) -> Fit:
     x = counts.signed_contrasts * 100.0
     data = np.vstack([x, counts.n_trials_stim, counts.prob_choose_right])
     start, low, high = _bounds(x)

@@ -49,7 +49,7 @@ from .. import acquisition, behavior, data, ephys
 from . import bookkeeping as bk
 from .lims_map import MODEL_ORDER, Resolver, map_record
 
-__all__ = ["POLICIES", "ApplyResult", "apply_snapshot", "record_hash"]
+__all__ = ["POLICIES", "ApplyResult", "apply_pending", "apply_snapshot", "record_hash"]
 
 POLICIES = ("record", "safe", "cascade")
 CHUNK = 2000
@@ -129,7 +129,7 @@ def _key(table: Any, row: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Applier:
-    def __init__(self, conn: dj.Connection, records: list[dict[str, Any]], job_id: int, policy: str) -> None:
+    def __init__(self, conn: dj.Connection, records: list[dict[str, Any]] | None, job_id: int, policy: str) -> None:
         if policy not in POLICIES:
             raise errors.ConfigError(f"Deletion policy {policy!r} is unknown; use one of {', '.join(POLICIES)}.")
         self.conn = conn
@@ -137,7 +137,7 @@ class _Applier:
         self.policy = policy
         self.result = ApplyResult()
         self.snapshot: dict[str, dict[Any, dict[str, Any]]] = defaultdict(dict)
-        for r in records:
+        for r in records or []:
             self.snapshot[r["model"]][r["pk"]] = r["fields"]
         models, pks, hashes, states = bk.LimsRecord.fetch("model", "pk", "fields_hash", "state")
         self.stored = {(m, p): (h, s) for m, p, h, s in zip(models, pks, hashes, states)}
@@ -156,10 +156,16 @@ class _Applier:
         present = {(m, str(p)) for m, recs in self.snapshot.items() for p in recs}
         self.deleted: dict[str, list[str]] = defaultdict(list)
         for (model, pk), (_, state) in self.stored.items():
-            if (model, pk) not in present and state == "applied":
+            if records is None:  # resolving pending deletions: only those
+                if state == "deleted_pending":
+                    self.deleted[model].append(pk)
+            elif (model, pk) not in present and state == "applied":
                 self.deleted[model].append(pk)
-        previous = self._old_fields([(m, p) for m in self.modified for p in self.modified[m]]
-                                    + [(m, p) for m in self.deleted for p in self.deleted[m]])
+        wanted = ([(m, p) for m in self.modified for p in self.modified[m]]
+                  + [(m, p) for m in self.deleted for p in self.deleted[m]])
+        if records is None:  # no snapshot: resolve references from every applied record
+            wanted = list(self.stored)
+        previous = self._old_fields(wanted)
         self.previous_fields = previous
         prev_by_model: dict[str, dict[Any, dict[str, Any]]] = defaultdict(dict)
         for (m, p), f in previous.items():
@@ -437,3 +443,13 @@ def apply_snapshot(conn: dj.Connection, records: list[dict[str, Any]], job_id: i
         if detail is not None:
             detail.update(sessions_with_new_files=len(result.sessions_with_new_files), log_rows_cleared=cleared)
     return result
+
+
+def apply_pending(conn: dj.Connection, job_id: int, policy: str = "cascade") -> ApplyResult:
+    """Apply the deletions left ``pending`` by the safe policy, now under ``policy``.
+
+    This is the explicit, recorded way to let derived data go (``brainlab deletions --apply``).
+    """
+    applier = _Applier(conn, None, job_id, policy)
+    applier.apply_deleted()
+    return applier.result
