@@ -7,6 +7,7 @@ about SQL text, connections or backends.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -18,6 +19,20 @@ __all__ = [
     "Aggregate", "Distinct", "GroupU", "Join", "Node", "Project", "Promote", "Restrict",
     "TableNode", "TopNode", "Union",
 ]
+
+
+_EXTREMUM = re.compile(r"\s*(?:min|max)\s*\(\s*`?(\w+)`?\s*\)\s*", re.I)
+
+
+def computed_attribute(name: str, expr: str, heading: Heading) -> Attribute:
+    """The attribute a SQL expression computes: untyped (values as the driver returns them),
+    except ``min(x)``/``max(x)``, which have the type of ``x`` so that they decode alike on every
+    backend (SQLite returns a date column's maximum as text)."""
+    m = _EXTREMUM.fullmatch(expr)
+    if m and m.group(1) in heading and not heading[m.group(1)].is_blob:
+        return replace(heading[m.group(1)], name=name, in_key=False, nullable=True, default=None,
+                       comment="", lineage=None, expression=expr)
+    return Attribute(name, None, nullable=True, expression=expr)
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,7 +118,7 @@ class Project(Node):
         for new, old in self.renames:
             attrs.append(replace(h[old], name=new))
         for new, expr in self.computed:
-            attrs.append(Attribute(new, None, in_key=False, nullable=True, expression=expr))
+            attrs.append(computed_attribute(new, expr, h))
         seen: set[str] = set()
         for a in attrs:
             if a.name in seen:
@@ -161,6 +176,7 @@ class Aggregate(Node):
 
     def __post_init__(self) -> None:
         g = self.group.heading
+        _check_joinable(g, self.source.heading, False)  # the groups are a join, as in DataJoint
         for k in self.keep:
             g[k]
         attrs = [g[n] for n in g.primary_key] + [g[n] for n in self.keep if not g[n].in_key]
@@ -168,7 +184,7 @@ class Aggregate(Node):
         for new, expr in self.computed:
             if new in names:
                 raise errors.QueryError(f"Attribute `{new}` already exists in the aggregation.")
-            attrs.append(Attribute(new, None, nullable=True, expression=expr))
+            attrs.append(computed_attribute(new, expr, g.join(self.source.heading)))
             names.add(new)
         self._set_heading(Heading(attrs, g.table_comment))
 
@@ -186,11 +202,11 @@ class GroupU(Node):
 
     def __post_init__(self) -> None:
         s = self.source.heading
-        attrs = [replace(s[n], in_key=True, nullable=False) for n in self.attrs]
+        attrs = [replace(s[n], in_key=True) for n in self.attrs]  # NULL is a group of its own
         for new, expr in self.computed:
             if new in self.attrs:
                 raise errors.QueryError(f"Attribute `{new}` already exists in the aggregation.")
-            attrs.append(Attribute(new, None, nullable=True, expression=expr))
+            attrs.append(computed_attribute(new, expr, s))
         self._set_heading(Heading(attrs))
 
     def children(self) -> tuple[Node, ...]:

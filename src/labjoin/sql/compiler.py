@@ -5,13 +5,22 @@ the WHERE terms, and the grouping/distinct/limit that make further composition u
 operator extends the state of its input when it can (one flat SELECT), and wraps it as a
 subquery when it cannot. That decision lives in one function, ``needs_subquery``, so it can be
 read and tested in one place.
+
+Compilation also carries, top down, the attributes the consumer of a node will use (``need``,
+None for all). A subquery selects only those, so a table's blob columns never travel through a
+subquery that does not return them (DataJoint issue #450: key fetches through a wrapped query
+with blobs hung on MySQL).
+
+Matching on shared attributes (joins, restriction by a query, union, aggregation) uses ``=``,
+or a NULL-safe comparison when the attribute is nullable on both sides, so NULL matches NULL as
+it does in DISTINCT and GROUP BY: ``q & q`` is ``q`` and ``q - q`` is empty for any ``q``.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,11 +33,14 @@ from ..heading.codecs import encoder
 from .dialects import Backend
 from .statement_cache import BIND_PREFIX
 
-__all__ = ["Compiler", "State", "needs_subquery"]
+__all__ = ["Compiler", "Need", "State", "needs_subquery"]
+
+Need = frozenset[str] | None  # attributes a consumer uses; None: all of them
 
 # Restricting by a long list of keys: one IN list per chunk keeps every backend under its
 # parameter limit (SQLite: 32766) and its planner fast.
 IN_CHUNK = 5000
+ROWS = "_lj_rows"  # a hidden column (attribute names cannot start with an underscore)
 
 
 @dataclass
@@ -48,11 +60,12 @@ class State:
         return self.group_by is None and not self.distinct and self.limit is None and not self.offset
 
 
-def needs_subquery(state: State, op: str) -> bool:
+def needs_subquery(state: State, op: str, names: Iterable[str] | None = None) -> bool:
     """Does applying ``op`` to ``state`` require wrapping it in a subquery first?
 
     ``op`` is one of: ``restrict``, ``join`` (either side), ``outer_right`` (right side of a
-    left join), ``group`` (source of an aggregation), ``project``, ``top``.
+    left join), ``group`` (source of ``dj.U``), ``project``,
+    ``top``, ``union`` (a member of a UNION) or ``select`` (the final SELECT of ``names``).
     """
     if op == "project":
         return False  # projection only renames/computes select-list expressions
@@ -60,6 +73,12 @@ def needs_subquery(state: State, op: str) -> bool:
         return state.limit is not None or bool(state.offset)
     if op == "outer_right":
         return not state.flat or bool(state.where)
+    if op == "union":
+        # SQLite allows ORDER BY/LIMIT only after the last member of a compound SELECT
+        return state.limit is not None or bool(state.offset) or bool(state.order_by)
+    if op == "select":
+        # DISTINCT over fewer columns would merge rows of the query
+        return state.distinct and names is not None and set(names) != set(state.cols)
     return not state.flat
 
 
@@ -82,18 +101,21 @@ class Compiler:
     # -- entry points -----------------------------------------------------------------------
     def select(self, node: N.Node, names: Iterable[str] | None = None, *, order_by: Any = None,
                limit: int | None = None, offset: int | None = None) -> sa.Select[Any]:
-        state = self.compile(node)
         names = list(node.heading.names if names is None else names)
+        order = N.expand_order(order_by, node.heading)
+        state = self.compile(node, frozenset(names).union(n for n, _ in order))
+        if needs_subquery(state, "select", names):
+            state = self.wrap(state)
         if order_by is not None or limit is not None or offset:
             if needs_subquery(state, "top"):
                 state = self.wrap(state)
-            state.order_by = self._order(state, N.expand_order(order_by, node.heading))
+            state.order_by = self._order(state, order)
             state.limit = limit
             state.offset = offset or 0
         return self.to_select(state, names)
 
     def count(self, node: N.Node) -> sa.Select[Any]:
-        state = self.compile(node)
+        state = self.compile(node, frozenset(node.heading.primary_key or node.heading.names))
         if state.flat:
             stmt = sa.select(sa.func.count()).select_from(state.froms)
             return stmt.where(*state.where) if state.where else stmt
@@ -128,10 +150,27 @@ class Compiler:
             stmt = stmt.offset(state.offset)
         return stmt
 
-    def wrap(self, state: State, names: Iterable[str] | None = None) -> State:
-        names = list(state.cols if names is None else names)
+    def wrap(self, state: State, need: Iterable[str] | None = None) -> State:
+        """``state`` as a subquery selecting the attributes in ``need`` (None: all of them).
+
+        A DISTINCT keeps all its columns (fewer would merge rows), and an ORDER BY without a
+        LIMIT is dropped: a subquery's rows have no order.
+        """
+        wanted = None if need is None or state.distinct else set(need)
+        names = [n for n in state.cols if wanted is None or n in wanted]
+        if state.limit is None and not state.offset:
+            state = replace(state, order_by=[])
         sub = self.to_select(state, names).subquery(self._alias())
         return State(sub, {n: sub.c[n] for n in names})
+
+    @staticmethod
+    def _match(left: State, right: State, names: Iterable[str], lh: Any, rh: Any) -> list[ColumnElement[Any]]:
+        """``left.a = right.a`` for each name; NULL-safe where both sides may be NULL."""
+        out = []
+        for n in names:
+            a, b = left.cols[n], right.cols[n]
+            out.append(a.is_not_distinct_from(b) if lh[n].nullable and rh[n].nullable else a == b)
+        return out
 
     def _order(self, state: State, items: list[tuple[str, bool]]) -> list[Any]:
         out = []
@@ -147,115 +186,162 @@ class Compiler:
         return out
 
     # -- node compilation ---------------------------------------------------------------------
-    def compile(self, node: N.Node) -> State:
-        method: Callable[[Any], State] = getattr(self, "_c_" + type(node).__name__)
-        return method(node)
+    def compile(self, node: N.Node, need: Need = None) -> State:
+        """The state of ``node``; ``need`` names the attributes its consumer uses (None: all)."""
+        method: Callable[[Any, Need], State] = getattr(self, "_c_" + type(node).__name__)
+        return method(node, need)
 
-    def _c_TableNode(self, node: N.TableNode) -> State:
+    def _c_TableNode(self, node: N.TableNode, need: Need) -> State:
         schema, name = self.backend.physical(node.schema, node.name)
         table = sa.table(name, *[sa.column(n) for n in node.heading.names], schema=schema)
         alias = table.alias(self._alias())
         return State(alias, {n: alias.c[n] for n in node.heading.names})
 
-    def _c_Restrict(self, node: N.Restrict) -> State:
-        state = self.compile(node.child)
+    def _c_Restrict(self, node: N.Restrict, need: Need) -> State:
+        need = _plus(need, _cond_columns(node.cond, node.child.heading))
+        state = self.compile(node.child, need)
         if needs_subquery(state, "restrict"):
-            state = self.wrap(state)
+            state = self.wrap(state, need)
         term = self.condition(node.cond, state, node.child.heading)
         if term is not None:
             state.where.append(term)
         return state
 
-    def _c_Project(self, node: N.Project) -> State:
-        state = self.compile(node.child)
+    def _c_Project(self, node: N.Project, need: Need) -> State:
+        def wanted(name: str) -> bool:
+            return need is None or name in need
+
+        child_need: Need = None
+        if need is not None:
+            heading = node.child.heading
+            used = {n for n in node.keep if n in need} | {old for new, old in node.renames if new in need}
+            for new, expr in node.computed:
+                if new in need:
+                    used |= _fragment_columns(expr, heading)
+            child_need = frozenset(used)
+        state = self.compile(node.child, child_need)
+        if state.distinct:  # dropping a column of a DISTINCT would merge rows
+            need = None
         resolve = self._resolver(state, node.child.heading)
-        cols = {n: state.cols[n] for n in node.keep}
+        cols = {n: state.cols[n] for n in node.keep if wanted(n)}
         for new, old in node.renames:
-            cols[new] = state.cols[old]
+            if wanted(new):
+                cols[new] = state.cols[old]
         for new, expr in node.computed:
-            frag = _fragment(expr)
-            cols[new] = frag.to_sqlalchemy(resolve)
+            if wanted(new):
+                cols[new] = _fragment(expr).to_sqlalchemy(resolve)
         state.cols = cols
         return state
 
-    def _join_states(self, left: State, right: State, shared: list[str], outer: bool) -> State:
+    def _join(self, lnode: N.Node, rnode: N.Node, lneed: Need, rneed: Need, outer: bool) -> State:
+        """``lnode JOIN rnode`` on their shared attributes (a left join when ``outer``)."""
+        lh, rh = lnode.heading, rnode.heading
+        shared = [n for n in lh.names if n in rh]
+        lneed, rneed = _plus(lneed, shared), _plus(rneed, shared)
+        left, right = self.compile(lnode, lneed), self.compile(rnode, rneed)
         if needs_subquery(left, "join"):
-            left = self.wrap(left)
+            left = self.wrap(left, lneed)
         if needs_subquery(right, "outer_right" if outer else "join"):
-            right = self.wrap(right)
-        on = sa.and_(*[left.cols[a] == right.cols[a] for a in shared]) if shared else sa.true()
+            right = self.wrap(right, rneed)
+        on = sa.and_(*self._match(left, right, shared, lh, rh)) if shared else sa.true()
         froms = left.froms.join(right.froms, on, isouter=outer)
         cols = {**right.cols, **left.cols}
         return State(froms, cols, left.where + right.where)
 
-    def _c_Join(self, node: N.Join) -> State:
-        left, right = self.compile(node.left), self.compile(node.right)
-        shared = [n for n in node.left.heading.names if n in node.right.heading]
-        return self._join_states(left, right, shared, node.outer)
+    def _c_Join(self, node: N.Join, need: Need) -> State:
+        lh, rh = node.left.heading, node.right.heading
+        lneed = None if need is None else frozenset(n for n in need if n in lh)
+        rneed = None if need is None else frozenset(n for n in need if n in rh)
+        return self._join(node.left, node.right, lneed, rneed, node.outer)
 
-    def _c_Aggregate(self, node: N.Aggregate) -> State:
-        g, s = self.compile(node.group), self.compile(node.source)
-        shared = [n for n in node.group.heading.names if n in node.source.heading]
-        state = self._join_states(g, s, shared, node.outer)
-        resolve = self._resolver(state, node.group.heading.join(node.source.heading))
+    def _c_Aggregate(self, node: N.Aggregate, need: Need) -> State:
+        gh, sh = node.group.heading, node.source.heading
+        used: set[str] = set()
+        for _, expr in node.computed:
+            used |= _fragment_columns(expr, gh.join(sh))
         kept = node.heading.names[: len(node.heading.names) - len(node.computed)]
+        gneed = frozenset(kept).union(n for n in used if n in gh)
+        sneed = frozenset(n for n in used if n in sh and n not in gh)
+        state = self._join(node.group, node.source, gneed, sneed, node.outer)
+        resolve = self._resolver(state, gh.join(sh))
         cols = {n: state.cols[n] for n in kept}
         for new, expr in node.computed:
             cols[new] = _fragment(expr).to_sqlalchemy(resolve)
         # Group by every kept attribute of the group: they depend on its primary key, so the
         # groups are the same, and MariaDB's ONLY_FULL_GROUP_BY (which cannot see that) accepts it.
-        return State(state.froms, cols, state.where, group_by=[state.cols[n] for n in kept])
+        out = State(state.froms, cols, state.where, group_by=[state.cols[n] for n in kept])
+        if kept:
+            return out
+        # A group without attributes (``dj.U().aggr(...)`` aggregated again) has at most one row.
+        # Without GROUP BY, SQL returns one row even when the join is empty: count the joined
+        # rows alongside and keep the row only when there are some.
+        out.cols[ROWS] = sa.func.count()
+        out = self.wrap(out)
+        out.where.append(out.cols.pop(ROWS) > 0)
+        return out
 
-    def _c_GroupU(self, node: N.GroupU) -> State:
-        state = self.compile(node.source)
+    def _c_GroupU(self, node: N.GroupU, need: Need) -> State:
+        used = set(node.attrs)
+        for _, expr in node.computed:
+            used |= _fragment_columns(expr, node.source.heading)
+        state = self.compile(node.source, frozenset(used))
         if needs_subquery(state, "group"):
-            state = self.wrap(state)
+            state = self.wrap(state, used)
         resolve = self._resolver(state, node.source.heading)
         cols = {n: state.cols[n] for n in node.attrs}
         for new, expr in node.computed:
             cols[new] = _fragment(expr).to_sqlalchemy(resolve)
-        return State(state.froms, cols, state.where, group_by=[state.cols[n] for n in node.attrs])
+        out = State(state.froms, cols, state.where, group_by=[state.cols[n] for n in node.attrs])
+        # Without GROUP BY, only the aggregate functions in the select list make it one row, and a
+        # later projection may drop them: keep the one row as a derived table.
+        return out if node.attrs else self.wrap(out)
 
-    def _c_Distinct(self, node: N.Distinct) -> State:
-        state = self.compile(node.source)
+    def _c_Distinct(self, node: N.Distinct, need: Need) -> State:
+        state = self.compile(node.source, frozenset(node.attrs))
         if needs_subquery(state, "group"):
-            state = self.wrap(state)
+            state = self.wrap(state, node.attrs)
         return State(state.froms, {n: state.cols[n] for n in node.attrs}, state.where, distinct=True)
 
-    def _c_Promote(self, node: N.Promote) -> State:
-        return self.compile(node.source)
+    def _c_Promote(self, node: N.Promote, need: Need) -> State:
+        return self.compile(node.source, need)
 
-    def _c_TopNode(self, node: N.TopNode) -> State:
-        state = self.compile(node.child)
+    def _c_TopNode(self, node: N.TopNode, need: Need) -> State:
+        order = N.expand_order(node.order_by, node.child.heading)
+        need = _plus(need, [n for n, _ in order])
+        state = self.compile(node.child, need)
         if needs_subquery(state, "top"):
-            state = self.wrap(state)
-        state.order_by = self._order(state, N.expand_order(node.order_by, node.child.heading))
+            state = self.wrap(state, need)
+        state.order_by = self._order(state, order)
         state.limit = node.limit
         state.offset = node.offset
         return state
 
-    def _c_Union(self, node: N.Union) -> State:
+    def _member(self, node: N.Node, names: list[str]) -> sa.Select[Any]:
+        state = self.compile(node)
+        if needs_subquery(state, "union"):
+            state = self.wrap(state)
+        return self.to_select(state, names)
+
+    def _c_Union(self, node: N.Union, need: Need) -> State:
         a, b = node.left.heading, node.right.heading
         pk = a.primary_key
         names = node.heading.names
         if not a.secondary_attributes and not b.secondary_attributes:
-            sel_a = self.to_select(self.compile(node.left), names)
-            sel_b = self.to_select(self.compile(node.right), names)
-            sub = sa.union(sel_a, sel_b).subquery(self._alias())
+            sub = sa.union(self._member(node.left, names), self._member(node.right, names)).subquery(self._alias())
             return State(sub, {n: sub.c[n] for n in names})
         # With secondary attributes: rows of A (with B's values where B matches), plus the rows
         # of B that A lacks (A's attributes NULL).
-        left = self._join_states(self.compile(node.left), self.compile(node.right), pk, outer=True)
+        left = self._join(node.left, node.right, None, None, outer=True)
         sel_1 = self.to_select(left, names)
         right = self.compile(node.right)
         if needs_subquery(right, "restrict"):
             right = self.wrap(right)
-        inner = self.compile(node.left)
+        inner = self.compile(node.left, frozenset(pk))
         if needs_subquery(inner, "restrict"):
-            inner = self.wrap(inner)
+            inner = self.wrap(inner, pk)
         missing = ~sa.exists(
             sa.select(sa.literal(1)).select_from(inner.froms)
-            .where(*inner.where, *[inner.cols[k] == right.cols[k] for k in pk])
+            .where(*inner.where, *self._match(inner, right, pk, a, b))
         )
         cols = [right.cols[n].label(n) if n in right.cols else sa.null().label(n) for n in names]
         sel_2 = sa.select(*cols).select_from(right.froms).where(*right.where, missing)
@@ -324,11 +410,11 @@ class Compiler:
         raise errors.QueryError(f"Cannot compile condition {cond!r}.")
 
     def _semijoin(self, node: N.Node, state: State, heading: Any) -> ColumnElement[Any]:
-        sub = self.compile(node)
-        if needs_subquery(sub, "restrict"):
-            sub = self.wrap(sub, node.heading.names)
         shared = [n for n in node.heading.names if n in heading]
-        terms = [sub.cols[n] == state.cols[n] for n in shared]
+        sub = self.compile(node, frozenset(shared))
+        if needs_subquery(sub, "restrict"):
+            sub = self.wrap(sub, shared)
+        terms = self._match(sub, state, shared, node.heading, heading)
         # correlated through the shared columns: SQLAlchemy correlates the outer aliases itself
         inner = sa.select(sa.literal(1)).select_from(sub.froms).where(*sub.where, *terms)
         return sa.exists(inner)
@@ -338,3 +424,30 @@ def _fragment(text: str) -> Any:
     from .fragments import parse_fragment
 
     return parse_fragment(text)
+
+
+def _fragment_columns(text: str, heading: Any) -> set[str]:
+    """The attributes of ``heading`` a SQL fragment names (fragments compare names case-blind)."""
+    cols = _fragment(text).columns
+    return {n for n in heading.names if n.lower() in cols}
+
+
+def _cond_columns(cond: C.Cond, heading: Any) -> set[str]:
+    """The attributes of ``heading`` a condition reads."""
+    if isinstance(cond, C.Eq):
+        return {n for n, _ in cond.items}
+    if isinstance(cond, C.KeysIn):
+        return set(cond.attrs)
+    if isinstance(cond, C.Sql):
+        return _fragment_columns(cond.text, heading)
+    if isinstance(cond, C.Semi):
+        return {n for n in cond.node.heading.names if n in heading}
+    if isinstance(cond, (C.And, C.Or)):
+        return set().union(*(_cond_columns(c, heading) for c in cond.items))
+    if isinstance(cond, C.NotC):
+        return _cond_columns(cond.item, heading)
+    return set()
+
+
+def _plus(need: Need, names: Iterable[str]) -> Need:
+    return None if need is None else need.union(names)

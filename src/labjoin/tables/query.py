@@ -180,12 +180,15 @@ class QueryExpression:
             expr = str(expr).strip()
             if expr in h and expr != new:
                 renames.append((new, expr))
-                if expr in keep and not h[expr].in_key and expr not in attributes:
+                # a renamed attribute leaves the heading (primary key included) unless it is
+                # also listed by name, as in DataJoint
+                if expr not in attributes:
                     keep.discard(expr)
             elif expr == new and expr in h:
                 keep.add(expr)
             elif expr.startswith("(") and expr.endswith(")") and expr[1:-1].strip() in h:
-                computed.append((new, expr[1:-1].strip()))
+                # `(old)` duplicates: a copy with the original's type (and key status) next to it
+                renames.append((new, expr[1:-1].strip()))
             else:
                 computed.append((new, expr))
         ordered = tuple(n for n in h.names if n in keep)
