@@ -9,9 +9,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from tools_servers import server as _server
 
 import labjoin as dj
-from conftest import _server
 from labjoin import errors
 from labjoin.export import bundle_info, externals
 from labjoin.sql import catalog

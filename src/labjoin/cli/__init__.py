@@ -1,25 +1,29 @@
 """The ``labjoin`` command: a thin layer over the library (each command opens a connection, calls
-one library function and prints the result)."""
+one library function and prints the result).
+
+Each command lives in its own module and is registered below with one ``cli.add_command`` line;
+every command must be documented in docs/cli.md (tests/unit/test_cli_docs.py checks it).
+"""
 
 from __future__ import annotations
 
 import click
 
-from . import gc_cmd, populate_cmds, serve_cmd, users_cmd
+from . import (
+    admin_cmd,
+    alter_cmd,
+    browse,
+    bundle_cmds,
+    config_cmd,
+    gc_cmd,
+    populate_cmds,
+    serve_cmd,
+    users_cmd,
+)
+from .common import url_option
 from .demo import demo
 
-__all__ = ["cli", "main"]
-
-
-def _connection(url: str | None) -> object:
-    import labjoin as dj
-
-    return dj.conn(url=url) if url else dj.conn()
-
-
-url_option = click.option("--url", envvar="LABJOIN_DATABASE_URL", default=None,
-                          help="Database URL (sqlite:///file, postgresql://..., mysql://...). "
-                               "Default: the configured one (see `labjoin config`).")
+__all__ = ["cli", "main", "url_option"]
 
 
 @click.group()
@@ -28,38 +32,16 @@ def cli() -> None:
     """labjoin: relational data pipelines for experimental labs."""
 
 
-@cli.command()
-@url_option
-def schemas(url: str | None) -> None:
-    """List the schemas in the database."""
-    import labjoin as dj
-
-    for name in dj.list_schemas(_connection(url)):  # type: ignore[arg-type]
-        click.echo(name)
-
-
-@cli.command()
-@url_option
-@click.argument("schema")
-def tables(url: str | None, schema: str) -> None:
-    """List the tables of SCHEMA with their tiers and row counts."""
-    import labjoin as dj
-
-    vm = dj.VirtualModule(schema, schema, connection=_connection(url))  # type: ignore[arg-type]
-    for name in vm.schema.list_tables():
-        t = dj.FreeTable(vm.schema.connection, f"`{schema}`.`{name}`")
-        click.echo(f"{name:40s} {t.tier:9s} {len(t):>10d}")
-
-
-@cli.command()
-def config() -> None:
-    """Show every setting, its value and where it comes from."""
-    from ..settings import config as cfg
-
-    for row in cfg.describe():
-        click.echo(f"{row.key:40s} {row.value!r:40.40s} {row.source}")
-
-
+cli.add_command(browse.schemas)
+cli.add_command(browse.tables)
+cli.add_command(browse.describe)
+cli.add_command(browse.diagram)
+cli.add_command(browse.shell)
+cli.add_command(alter_cmd.alter)
+cli.add_command(bundle_cmds.export_cmd)
+cli.add_command(bundle_cmds.import_cmd)
+cli.add_command(config_cmd.config)
+cli.add_command(admin_cmd.admin)
 cli.add_command(demo)
 cli.add_command(populate_cmds.worker)
 cli.add_command(populate_cmds.jobs)
