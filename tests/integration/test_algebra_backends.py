@@ -240,6 +240,19 @@ def test_computed_attributes(p: SimpleNamespace) -> None:
     assert len(q & "ms > 600") == sum(1 for t in TRIALS if t[4] is not None and t[4] * 1000 > 600)
 
 
+def test_date_literals_compare_as_dates(p: SimpleNamespace) -> None:
+    """String literals against date attributes, as DataJoint users write them (PostgreSQL has no
+    date > varchar: table columns carry their types into the SQL fragments)."""
+    later = {se[:2] for se in SESSIONS if se[2] > dt.date(2021, 1, 15)}
+    keys = (p.Session & 'session_date > "2021-01-15"').fetch("KEY")
+    assert {(k["subject_id"], k["session"]) for k in keys} == later
+    assert len(p.Session & {"session_date": "2021-01-02"}) == 1
+    assert len(p.Session.proj(d="session_date") & 'd between "2021-01-01" and "2021-01-31"') == 2
+    last = p.Subject.aggr(p.Session, last="max(session_date)")
+    assert rows(last & 'last > "2021-01-15"', "subject_id") == [(2,), (3,)]
+    assert len(p.Subject & 'birth_date < "2020-01-01"') == 1
+
+
 # -- aggregation ------------------------------------------------------------------------------------------
 def test_aggr_keeps_secondary_attributes_under_only_full_group_by(p: SimpleNamespace) -> None:
     q = p.Subject.aggr(p.Session, "sex", "weight", n="count(*)", last="max(session_date)")

@@ -193,7 +193,8 @@ class Compiler:
 
     def _c_TableNode(self, node: N.TableNode, need: Need) -> State:
         schema, name = self.backend.physical(node.schema, node.name)
-        table = sa.table(name, *[sa.column(n) for n in node.heading.names], schema=schema)
+        heading = node.heading
+        table = sa.table(name, *[sa.column(n, _sa_type(heading[n])) for n in heading.names], schema=schema)
         alias = table.alias(self._alias())
         return State(alias, {n: alias.c[n] for n in node.heading.names})
 
@@ -418,6 +419,20 @@ class Compiler:
         # correlated through the shared columns: SQLAlchemy correlates the outer aliases itself
         inner = sa.select(sa.literal(1)).select_from(sub.froms).where(*sub.where, *terms)
         return sa.exists(inner)
+
+
+# Column types let SQL fragments read literals as the column does ('2021-01-01' compared with a
+# date column is a date: PostgreSQL has no date > varchar operator). Other kinds stay untyped.
+_SA_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
+    "INTEGER": sa.Integer(), "YEAR": sa.Integer(), "FLOAT": sa.Float(), "DECIMAL": sa.Numeric(),
+    "BOOL": sa.Boolean(), "CHAR": sa.String(), "VARCHAR": sa.String(), "TEXT": sa.String(),
+    "ENUM": sa.String(), "DATE": sa.Date(), "TIME": sa.Time(), "DATETIME": sa.DateTime(),
+    "TIMESTAMP": sa.DateTime(),
+}
+
+
+def _sa_type(attr: Any) -> sa.types.TypeEngine[Any] | None:
+    return _SA_TYPES.get(attr.category)
 
 
 def _fragment(text: str) -> Any:
