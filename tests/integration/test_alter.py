@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 import labjoin as dj
@@ -411,3 +412,30 @@ def test_sqlite_metadata_follows(tmp_path) -> None:
     assert not conn.query("SELECT name FROM sqlite_master WHERE name LIKE '~labjoin_alter%'").fetchall()
     assert conn.query("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
+
+
+def test_tables_with_store_backed_attributes(make_schema, tmp_path) -> None:
+    store = tmp_path / "store"
+    store.mkdir()
+    with dj.config(stores={"raw": {"protocol": "file", "location": str(store)}}):
+        schema = make_schema()
+
+        @schema
+        class Scan(dj.Manual):
+            definition = """
+            scan: int
+            ---
+            image: blob@raw
+            """
+
+        Scan.insert1(dict(scan=1, image=np.arange(6)))
+        assert Scan.alter(prompt=False).empty  # the tracking key and its index are not "changes"
+        Scan.definition = "scan: int\n---\nimage: blob@raw\nmask=null: blob@raw\nnote='': varchar(8)\n"
+        Scan.alter(prompt=False)
+        assert Scan.alter(prompt=False).empty
+        Scan.insert1(dict(scan=2, image=np.ones(2), mask=np.zeros(3)))
+        assert np.array_equal((Scan & "scan=1").fetch1("image"), np.arange(6))
+        assert np.array_equal((Scan & "scan=2").fetch1("mask"), np.zeros(3))
+        # the new column references the store's tracking table, as the first one does
+        info = catalog.table_info(Scan.connection, Scan.database, Scan.table_name)
+        assert sorted(tuple(c for c, _ in fk.attr_map) for fk in info.foreign_keys) == [("image",), ("mask",)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -303,26 +304,76 @@ def test_roundtrip_from_every_backend(backend, make_schema, tmp_path) -> None:
     assert len(vm.Item) == 2
 
 
-def test_store_backed_attributes_wait_for_a_handler() -> None:
+def test_which_store_backed_attributes_a_bundle_carries() -> None:
     from labjoin.definition import parse_type
     from labjoin.heading.heading import Attribute, Heading
 
-    heading = Heading([Attribute("id", parse_type("int"), in_key=True), Attribute("x", parse_type("blob@raw"))])
-    with pytest.raises(errors.UnsupportedOperation, match="store-backed attribute `x`"):
-        externals.handler(heading, "`s`.`t`", "mysql")
-    calls = []
+    key = Attribute("id", parse_type("int"), in_key=True)
+    tracked = Heading([key, Attribute("x", parse_type("blob@raw"))])
+    assert isinstance(externals.handler(tracked, "`s`.`t`", "mysql"), externals.TrackedObjects)
+    codec = Heading([key, Attribute("y", parse_type("<blob@raw>"))])
+    with pytest.raises(errors.UnsupportedOperation, match="store-backed attribute `y`"):
+        externals.handler(codec, "`s`.`t`", "mysql")
 
     class Recorder:
         def export_objects(self, *args):
-            calls.append(args)
+            pass
 
         def import_objects(self, *args):
-            calls.append(args)
+            pass
 
-    externals.register(Recorder())
+    recorder = Recorder()
+    externals.register(recorder)
     try:
-        assert externals.handler(heading, "`s`.`t`", "mysql") is not None
+        assert externals.handler(codec, "`s`.`t`", "mysql") is recorder
     finally:
         externals.register(None)
-    plain = Heading([Attribute("id", parse_type("int"), in_key=True)])
-    assert externals.handler(plain, "`s`.`t`", "mysql") is None
+    assert externals.handler(Heading([key]), "`s`.`t`", "mysql") is None
+
+
+def test_store_objects_travel_in_the_bundle(schema_name, tmp_path) -> None:
+    source_store, target_store = tmp_path / "source-store", tmp_path / "target-store"
+    source_store.mkdir()
+    target_store.mkdir()
+    attachment = tmp_path / "notes.txt"
+    attachment.write_bytes(b"field notes")
+    conn = _server("mysql")
+    with dj.config(stores={"raw": {"protocol": "file", "location": str(source_store)}}):
+        schema = dj.Schema(schema_name, connection=conn)
+        try:
+            @schema
+            class Scan(dj.Manual):
+                definition = """
+                scan: int
+                ---
+                image: blob@raw
+                notes=null: attach@raw
+                """
+
+            Scan.insert([dict(scan=1, image=np.arange(10.0), notes=str(attachment)),
+                         dict(scan=2, image={"a": np.eye(2)})])
+            path = tmp_path / "scans.sqlite"
+            dj.export(Scan & "scan=1", path)
+        finally:
+            schema.drop(force=True)
+            conn.close()
+    for target_name in ("sqlite", "postgresql"):
+        target = (dj.Connection(f"sqlite:///{tmp_path}/t.sqlite") if target_name == "sqlite"
+                  else _server("postgresql"))
+        store = target_store / target_name
+        store.mkdir()
+        with dj.config(stores={"raw": {"protocol": "file", "location": str(store)}}):
+            try:
+                dj.import_(path, connection=target)
+                vm = dj.VirtualModule("scans", schema_name, connection=target)
+                assert len(vm.Scan) == 1
+                got = vm.Scan.fetch1(download_path=str(tmp_path / f"dl-{target_name}"))
+                assert np.array_equal(got["image"], np.arange(10.0))
+                assert Path(got["notes"]).read_bytes() == b"field notes"
+                assert sum(1 for p in store.rglob("*") if p.is_file()) == 2  # the blob and the attachment
+                assert len(dj.Schema(schema_name, connection=target).external["raw"]) == 2
+                dj.import_(path, connection=target)  # again: nothing new, nothing broken
+                assert len(vm.Scan) == 1
+            finally:
+                dj.Schema(schema_name, connection=target).drop(force=True)
+                target.close()

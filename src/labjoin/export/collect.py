@@ -130,8 +130,7 @@ class _Exporter:
                     self.needed[parent].add(value)
         handler = external_handler(heading, node, self.conn.backend.name)
         if handler is not None:
-            handler.export_objects(self.conn, str(self.path), schema, table,
-                                   [n for n in names if heading[n].is_external], fresh)
+            handler.export_objects(self.conn, self.bundle, schema, heading, fresh)
         converted = convert_rows(fresh, heading, names, self.conn.backend.name, "sqlite")
         insert_rows(self.bundle, schema, table, names, pk, converted)
         self.report.rows[f"{schema}.{table}"] = self.report.rows.get(f"{schema}.{table}", 0) + len(fresh)

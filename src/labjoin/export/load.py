@@ -136,8 +136,7 @@ def _copy_table(source: Any, target: Any, schema: str, table: str, path: Path, r
     while rows := cur.fetchmany(CHUNK):
         rows = [tuple(r) for r in rows]
         if handler is not None:
-            handler.import_objects(str(path), target, schema, table,
-                                   [n for n in names if heading[n].is_external], rows)
+            handler.import_objects(source, target, schema, heading, rows)
         insert_rows(target, schema, table, names, pk, convert_rows(rows, heading, names, "sqlite", b.name))
         total += len(rows)
     inserted = int(target.query(count).fetchone()[0]) - before

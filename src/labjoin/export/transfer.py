@@ -66,11 +66,25 @@ def convert_rows(rows: list[tuple[Any, ...]], heading: Heading, names: Sequence[
         if a.category in _RAW and not a.is_external:
             out.append([None if v is None else bytes(v) for v in values])
             continue
+        if a.is_external:  # the stored reference, not the object: never fetch from the store here
+            out.append(_reference(a, values, target))
+            continue
         decode = column_decoder(a, source)
         decoded = decode(list(values)) if decode is not None else list(values)
         enc = encoder(a, target)
         out.append([enc(v) for v in decoded])
     return list(zip(*out))
+
+
+def _reference(a: Any, values: Sequence[Any], target: str) -> list[Any]:
+    """Store references as the target stores them: 0.14 hashes are uuids, 2.x values JSON text."""
+    import json
+    import uuid
+
+    if getattr(a.type, "codec", None) is None:
+        uuids = [None if v is None else v if isinstance(v, uuid.UUID) else uuid.UUID(bytes=bytes(v)) for v in values]
+        return [None if u is None else u if target == "postgresql" else u.bytes for u in uuids]
+    return [None if v is None else v if isinstance(v, str) else json.dumps(v) for v in values]
 
 
 def insert_rows(conn: Any, schema: str, table: str, names: Sequence[str], primary_key: Sequence[str],

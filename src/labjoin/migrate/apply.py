@@ -39,6 +39,7 @@ def apply_plan(conn: Any, plan: Plan) -> None:
             "alter() cannot run inside a transaction: schema changes commit on their own. "
             "Call it outside `with conn.transaction:`."
         )
+    _declare_tracking(conn, plan)
     try:
         if plan.backend == "sqlite":
             _sqlite(conn, plan)
@@ -50,6 +51,17 @@ def apply_plan(conn: Any, plan: Plan) -> None:
             _mysql(conn, plan)
     finally:
         conn.invalidate_catalog()
+
+
+def _declare_tracking(conn: Any, plan: Plan) -> None:
+    """New store-backed attributes reference their store's tracking table: declare it first."""
+    from ..stores.tracking import declare_tracking
+    from .state import is_tracked
+
+    for tc in plan.changes:
+        for a in tc.added:
+            if is_tracked(a):
+                declare_tracking(conn, tc.new.schema, a.type.store)
 
 
 def _sqlite(conn: Any, plan: Plan) -> None:

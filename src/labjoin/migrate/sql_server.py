@@ -23,7 +23,7 @@ from ..heading.heading import Attribute
 from ..sql.ddl import _checks, _column_sql, _index_name, column_comment, sql_literal, sql_type
 from .convert import convert_expr, mysql_prepare
 from .diff import TableChange, attr_differences, key_touched
-from .state import fk_identity, implicit_fk_indexes
+from .state import fk_identity, implicit_fk_indexes, is_tracked
 
 __all__ = ["Statement", "default_sql", "rebuilt_fks", "server_statements"]
 
@@ -71,7 +71,7 @@ def _physical_indexes(tc: TableChange, backend: str) -> tuple[list[Any], list[tu
     new = tc.new
     desired = list(new.indexes) + [(True, tuple(fk.child_attrs)) for fk in new.foreign_keys if fk.unique]
     desired += implicit_fk_indexes(backend, new)
-    fk_cols = {tuple(fk.child_attrs) for fk in new.foreign_keys}
+    fk_cols = {tuple(fk.child_attrs) for fk in new.foreign_keys} | {(a.name,) for a in new.attributes if is_tracked(a)}
     dropped_cols = {a.name for a in tc.dropped}
     current = []
     for unique, cols in tc.state.physical_indexes:
@@ -84,6 +84,13 @@ def _physical_indexes(tc: TableChange, backend: str) -> tuple[list[Any], list[tu
     add = [ix for ix in desired if ix not in mapped]
     drop = [(ix, tc.state.index_names.get(ix, "")) for ix, m in current if m not in desired]
     return add, drop
+
+
+def _tracking_fk_sql(backend: Any, schema: str, a: Attribute) -> str:
+    """The foreign key of a store-backed attribute to its store's tracking table (as DataJoint declares it)."""
+    q = backend.qident
+    return (f"FOREIGN KEY ({q(a.name)}) REFERENCES {backend.qtable(schema, '~external_' + a.type.store)} "
+            f"({q('hash')}) ON UPDATE RESTRICT ON DELETE RESTRICT")
 
 
 def _fk_sql(backend: Any, fk: Any) -> str:
@@ -148,6 +155,8 @@ def _postgresql(b: Any, tc: TableChange, fk_adds: list[Any], force: bool) -> lis
         if value is not None and a.default != Default("literal", value):
             out.append(_set_default(b, t, a, schema))
         out.append(f"COMMENT ON COLUMN {t}.{q(a.name)} IS " + sql_literal(column_comment(a, b), b))
+        if a.category == "BLOB" and not a.is_external:  # as create_table_sql: labjoin compresses blobs
+            out.append(f"ALTER TABLE {t} ALTER COLUMN {q(a.name)} SET STORAGE EXTERNAL")
     for old, new in tc.kept:
         diff = attr_differences(old, new, "postgresql")
         c = q(new.name)
@@ -180,6 +189,9 @@ def _postgresql(b: Any, tc: TableChange, fk_adds: list[Any], force: bool) -> lis
         out.append(f"CREATE {'UNIQUE ' if unique else ''}INDEX {q(name)} ON {t} (" + ", ".join(q(c) for c in cols) + ")")
     for fk in fk_adds:
         out.append(f"ALTER TABLE {t} ADD {_fk_sql(b, fk)}")
+    for a in tc.added:
+        if is_tracked(a):
+            out.append(f"ALTER TABLE {t} ADD {_tracking_fk_sql(b, schema, a)}")
     if tc.new.comment != tc.old.comment:
         out.append(f"COMMENT ON TABLE {t} IS " + sql_literal(tc.new.comment, b))
     return [s if isinstance(s, Statement) else Statement(s, (), t) for s in out]
@@ -247,6 +259,7 @@ def _mysql(b: Any, tc: TableChange, fk_adds: list[Any], force: bool) -> list[Sta
     for unique, cols in add_ix:
         clauses.append(f"ADD {'UNIQUE ' if unique else ''}INDEX (" + ", ".join(q(c) for c in cols) + ")")
     clauses.extend(f"ADD {_fk_sql(b, fk)}" for fk in fk_adds)
+    clauses.extend(f"ADD {_tracking_fk_sql(b, schema, a)}" for a in tc.added if is_tracked(a))
     if tc.new.comment != tc.old.comment:
         clauses.append("COMMENT = " + sql_literal(tc.new.comment, b))
     main = [Statement(f"ALTER TABLE {t}\n  " + ",\n  ".join(clauses), (), t)] if clauses else []

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from .. import errors
 from ..heading.codecs import encoder
 from ..sql.ddl import META_COLUMNS, META_TABLES, create_table_sql, sqlite_metadata_rows
 from .convert import convert_expr
@@ -65,9 +66,14 @@ def sqlite_statements(conn: Any, changes: list[TableChange], force: bool) -> lis
     for tc in changes:
         schema, table = tc.new.schema, tc.new.table
         full = b.qtable(schema, table)
-        tmp_decl = replace(tc.new, schema=TEMP_SCHEMA, table=f"{schema}.{table}")
         tmp = b.qtable(TEMP_SCHEMA, f"{schema}.{table}")
-        out.append(Statement(create_table_sql(b, tmp_decl)[0], (), full))
+        create = create_table_sql(b, tc.new)
+        head = f"CREATE TABLE IF NOT EXISTS {full} ("
+        if not create[0].startswith(head):
+            raise errors.MigrationError(f"Unexpected CREATE TABLE statement for {full}: {create[0][:80]}")
+        # the new table under a temporary name; every reference inside it (the schema's tracking
+        # tables, parents) stays as the declaration has it
+        out.append(Statement(f"CREATE TABLE {tmp} (" + create[0][len(head):], (), full))
         cols, exprs, params = [], [], []
         for a in tc.new.attributes:
             expr, p = _select_expr(b, tc, a, force)
@@ -78,7 +84,7 @@ def sqlite_statements(conn: Any, changes: list[TableChange], force: bool) -> lis
                              tuple(params), full))
         out.append(Statement(f"DROP TABLE {full}", (), full))
         out.append(Statement(f"ALTER TABLE {tmp} RENAME TO {b.qident(f'{schema}.{table}')}", (), full))
-        out.extend(Statement(s, (), full) for s in create_table_sql(b, tc.new)[1:])
+        out.extend(Statement(s, (), full) for s in create[1:])
         decl = replace(tc.new, definition=tc.definition if tc.definition is not None else tc.old.definition)
         trow, crows = sqlite_metadata_rows(decl, b)
         note = f"-- labjoin metadata of {full}: declared types, comments and definition rewritten"

@@ -14,7 +14,8 @@ from typing import Any
 from ..sql import catalog
 from ..sql.ddl import Declaration, ForeignKey
 
-__all__ = ["TableState", "declaration_from_catalog", "fk_identity", "implicit_fk_indexes", "table_state"]
+__all__ = ["TableState", "declaration_from_catalog", "fk_identity", "implicit_fk_indexes", "is_tracked",
+           "table_state"]
 
 IndexKey = tuple[bool, tuple[str, ...]]
 
@@ -22,6 +23,12 @@ IndexKey = tuple[bool, tuple[str, ...]]
 def fk_identity(fk: ForeignKey) -> tuple[str, str, tuple[tuple[str, str], ...]]:
     """What makes two foreign keys the same constraint: parent and column pairs."""
     return fk.parent_schema, fk.parent_table, tuple(fk.attr_map)
+
+
+def is_tracked(a: Any) -> bool:
+    """A 0.14 store-backed attribute: a hash referencing the store's ``~external_`` table."""
+    t = a.type
+    return t is not None and bool(t.store) and t.codec is None
 
 
 def declaration_from_catalog(conn: Any, schema: str, table: str) -> Declaration:
@@ -49,6 +56,7 @@ def declaration_from_catalog(conn: Any, schema: str, table: str) -> Declaration:
                               nullable=any(nullable.get(c, False) for c in cols),
                               unique=(True, cols) in info.indexes, in_key=set(cols) <= pk))
     unique_fk = {(True, tuple(fk.child_attrs)) for fk in fks if fk.unique}
+    fk_cols += [(a.name,) for a in attrs if is_tracked(a)]  # their indexes come with the tracking key
     indexes = [ix for ix in info.indexes
                if ix not in unique_fk and not (not ix[0] and ix[1] in fk_cols)]
     return Declaration(schema, table, info.comment, attrs, fks, indexes, definition=info.definition)
@@ -61,11 +69,13 @@ def implicit_fk_indexes(backend: str, decl: Declaration) -> list[IndexKey]:
     """
     if backend == "mysql":
         return []
+    from ..sql.ddl import tracking_references
+
     declared = list(decl.indexes) + [(True, tuple(fk.child_attrs)) for fk in decl.foreign_keys if fk.unique]
     covered = [tuple(decl.primary_key)] + [cols for _, cols in declared]
     out: list[IndexKey] = []
-    for fk in decl.foreign_keys:
-        cols = tuple(fk.child_attrs)
+    # the same walk as create_table_sql: foreign keys, then the store-tracking references
+    for cols in [tuple(fk.child_attrs) for fk in decl.foreign_keys] + [(c,) for c, _ in tracking_references(decl)]:
         if not any(c[: len(cols)] == cols for c in covered):
             out.append((False, cols))
             covered.append(cols)
