@@ -63,8 +63,9 @@ def create_app(config: NavigatorConfig | None = None, *, registry: Registry | No
     """
     config = config or NavigatorConfig()
     database = Database(config.url, catalog_ttl=config.catalog_ttl)
-    store = UserStore(database.connection(), config.users_schema).ensure()
-    secret = config.secret_from_env() or store.secret()
+    with database.connection() as conn:
+        store = UserStore(conn, config.users_schema).ensure()
+        secret = config.secret_from_env() or store.secret()
     codec = SessionCodec(secret, max_age=config.session_max_age, secure=config.secure_cookies)
     if registry is None:
         registry = discover(config.plugins, entry_points=config.entry_points)

@@ -1,16 +1,20 @@
-"""Database access for the navigator: one connection per server thread, table lookup by name.
+"""Database access for the navigator: a pool of connections, table lookup by name.
 
 A labjoin :class:`~labjoin.Connection` is one database session, with its own transaction state,
-so threads must not share one. FastAPI runs page functions in a thread pool; each thread opens
-its own connection to the same URL the first time it needs one. The table catalog each
-connection caches is re-read after ``catalog_ttl`` seconds so that tables declared while the
-server runs appear without a restart.
+so two requests must not use one at the same time. Each request checks a connection out of the
+pool when it first needs one and returns it when the response is done; the pool hands back the
+most recently used connection first, so a lightly loaded server keeps using one or two
+connections whose table catalogs are already loaded. The catalog each connection caches is
+re-read after ``catalog_ttl`` seconds so that tables declared while the server runs appear
+without a restart.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .. import errors
@@ -23,7 +27,7 @@ __all__ = ["Database", "TableRef", "Tables"]
 
 
 class Database:
-    """Per-thread connections to one database.
+    """A pool of connections to one database.
 
     Parameters
     ----------
@@ -31,50 +35,67 @@ class Database:
         Database URL. None uses the configured default connection's URL.
     catalog_ttl
         Seconds between re-reads of the table catalog.
+    max_idle
+        Idle connections kept open; more are closed when they are returned.
     """
 
-    def __init__(self, url: str | None = None, *, catalog_ttl: float = 30.0) -> None:
+    def __init__(self, url: str | None = None, *, catalog_ttl: float = 30.0, max_idle: int = 8) -> None:
         if url is None:
             from ..connection.connection import conn as default
 
             url = default().url
         self.url = url
         self.catalog_ttl = catalog_ttl
-        self._local = threading.local()
-        self._all: list[Connection] = []
+        self.max_idle = max_idle
+        self._idle: list[tuple[Connection, float]] = []  # (connection, when its catalog was loaded)
         self._lock = threading.Lock()
+        self.opened = 0
 
-    def connection(self) -> Connection:
-        """This thread's connection (opened on first use)."""
-        local = self._local
-        conn = getattr(local, "conn", None)
+    def checkout(self) -> tuple[Connection, float]:
+        """A connection nobody else is using (and when its catalog was last refreshed)."""
+        with self._lock:
+            item = self._idle.pop() if self._idle else None
         now = time.monotonic()
-        if conn is None:
-            conn = Connection(self.url)
-            local.conn, local.loaded = conn, now
+        if item is None:
             with self._lock:
-                self._all.append(conn)
-        elif now - local.loaded > self.catalog_ttl:
+                self.opened += 1
+            return Connection(self.url), now
+        conn, loaded = item
+        if now - loaded > self.catalog_ttl:
             conn.invalidate_catalog()
-            local.loaded = now
-        return conn
+            loaded = now
+        return conn, loaded
+
+    def checkin(self, conn: Connection, loaded: float) -> None:
+        """Give a connection back. One left inside a transaction (a failed request) is closed."""
+        if conn.in_transaction:
+            conn.close()
+            return
+        with self._lock:
+            if len(self._idle) < self.max_idle:
+                self._idle.append((conn, loaded))
+                return
+        conn.close()
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """``with database.connection() as conn:`` -- checked out for the block."""
+        conn, loaded = self.checkout()
+        try:
+            yield conn
+        finally:
+            self.checkin(conn, loaded)
 
     def invalidate(self) -> None:
-        """Forget every thread's cached catalog (after DDL done through the navigator)."""
+        """Forget the cached catalogs of the idle connections (after DDL)."""
         with self._lock:
-            for c in self._all:
-                c.invalidate_catalog()
+            self._idle = [(c, 0.0) for c, _ in self._idle]
 
     def close(self) -> None:
         with self._lock:
-            for c in self._all:
-                c.close()
-            self._all.clear()
-        self._local = threading.local()
-
-    @property
-    def backend(self) -> str:
-        return self.connection().backend.name
+            idle, self._idle = self._idle, []
+        for c, _ in idle:
+            c.close()
 
 
 class TableRef:

@@ -20,6 +20,7 @@ DataError that says what is allowed.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -184,13 +185,19 @@ def _parse_sort(heading: Any, text: str) -> list[tuple[str, bool]]:
     return out
 
 
+_CASTS = {"DATE": "DATE", "DATETIME": "DATETIME", "TIMESTAMP": "DATETIME", "TIME": "TIME"}
+
+
 def _literal(attr: Any, value: Any) -> exp.Expression:
     if attr.category in _NUMBERS:
         # parse_value produced an int/float/Decimal: its text is digits, a sign and a point only
         return exp.Literal.number(str(value))
-    if hasattr(value, "isoformat"):
-        return exp.Literal.string(value.isoformat(sep=" ") if hasattr(value, "hour") and
-                                  hasattr(value, "date") else value.isoformat())
+    cast = _CASTS.get(attr.category)
+    if cast is not None:
+        # A typed literal: PostgreSQL compares a date column with a date, not with a string.
+        text = value.isoformat(sep=" ") if isinstance(value, dt.datetime) else (
+            value.isoformat() if hasattr(value, "isoformat") else str(value))
+        return exp.Cast(this=exp.Literal.string(text), to=exp.DataType.build(cast))
     return exp.Literal.string(str(value))
 
 

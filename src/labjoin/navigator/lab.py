@@ -100,6 +100,10 @@ def list_page(page: ListPage, db: Tables, params: list[tuple[str, str]], urls: U
     base = viewer.restrict(page.query(db))
     heading = base.heading
     fields = {f.attribute: f for f in page.filters}
+    params = [_whole_day(heading, fields, name, value) for name, value in params]
+    through = {a for a, f in fields.items() if f.via is not None}
+    via_params = [(n, v) for n, v in params if n.partition("__")[0] in through]
+    params = [(n, v) for n, v in params if n.partition("__")[0] not in through]
     q = parse_table_query(heading, params, default_size=page.page_size, max_size=max(page.page_size, 200))
     for f in q.filters:
         spec = fields.get(f.attribute)
@@ -114,6 +118,19 @@ def list_page(page: ListPage, db: Tables, params: list[tuple[str, str]], urls: U
     from .filters import compile_filters
 
     restricted = base & compile_filters(heading, q.filters, q.combine)
+    applied = {f.param: f.value for f in q.filters}
+    for attribute in sorted(through):
+        mine = [(n, v) for n, v in via_params if n.partition("__")[0] == attribute]
+        if not mine:
+            continue
+        spec = fields[attribute]
+        via = spec.via(db)  # type: ignore[misc]
+        vq = parse_table_query(via.heading, mine)
+        for f in vq.filters:
+            if f.op not in FIELD_KINDS[spec.kind]:
+                raise errors.DataError(f"This list cannot be filtered by `{f.param}`.")
+            applied[f.param] = f.value
+        restricted = restricted & (via & compile_filters(via.heading, vq.filters))
     total = len(restricted)
     key_names = list(page.key or heading.primary_key)
     link_attrs = list(page.link.mapping().values()) if page.link else []
@@ -130,7 +147,8 @@ def list_page(page: ListPage, db: Tables, params: list[tuple[str, str]], urls: U
     choices = {}
     for spec in page.filters:
         if spec.kind == "choice":
-            choices[spec.attribute] = list(spec.choices) if spec.choices is not None else _choices(base, spec.attribute)
+            source = spec.via(db) if spec.via is not None else base
+            choices[spec.attribute] = list(spec.choices) if spec.choices is not None else _choices(source, spec.attribute)
     return {
         "page": page.name, "title": page.title, "description": page.description, "kind": "list",
         "columns": list(page.columns),
@@ -138,18 +156,28 @@ def list_page(page: ListPage, db: Tables, params: list[tuple[str, str]], urls: U
                        for n in page.columns},
         "filters": [{"attribute": f.attribute, "label": f.label or f.attribute.replace("_", " "), "kind": f.kind,
                      "choices": choices.get(f.attribute)} for f in page.filters],
-        "applied": {f.param: f.value for f in q.filters},
+        "applied": applied,
         "sort": [{"attribute": n, "desc": d} for n, d in q.sort],
         "total": total, "page_number": q.page, "size": q.size, "pages": pages,
         "rows": [{"values": {c: to_json(r[c]) for c in page.columns}, "url": _link_url(page.link, r, urls),
                   "thumbnails": [t["by_row"][i] for t in thumbs]} for i, r in enumerate(rows)],
         "thumbnails": [{"name": t["name"], "title": t["title"]} for t in thumbs],
-        "next_url": urls.lab(page.name, q.params(page=q.page + 1)) if q.page < pages else None,
-        "prev_url": urls.lab(page.name, q.params(page=q.page - 1)) if q.page > 1 else None,
-        "sort_urls": {c: urls.lab(page.name, q.params(page=1, sort=((c, bool(q.sort) and q.sort[0] == (c, False)),)))
-                      for c in page.columns},
+        "next_url": urls.lab(page.name, q.params(page=q.page + 1) + via_params) if q.page < pages else None,
+        "prev_url": urls.lab(page.name, q.params(page=q.page - 1) + via_params) if q.page > 1 else None,
+        "sort_urls": {c: urls.lab(page.name, q.params(page=1, sort=((c, bool(q.sort) and q.sort[0] == (c, False)),))
+                                  + via_params) for c in page.columns},
         "url": urls.lab(page.name),
     }
+
+
+def _whole_day(heading: Any, fields: dict[str, Any], name: str, value: str) -> tuple[str, str]:
+    """A date field over a datetime attribute: "to <date>" includes that whole day."""
+    attribute, _, op = name.partition("__")
+    spec = fields.get(attribute)
+    if (op == "lte" and spec is not None and spec.kind == "date" and len(value.strip()) == 10
+            and attribute in heading.names and heading[attribute].category in ("DATETIME", "TIMESTAMP")):
+        return name, value.strip() + " 23:59:59.999999"
+    return name, value
 
 
 def _thumbnails(fig: Figure, db: Tables, keys: list[dict[str, Any]]) -> list[Any]:

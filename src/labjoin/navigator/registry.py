@@ -51,12 +51,17 @@ class Field:
 
     ``kind``: ``text`` (contains), ``choice`` (one of the values the rows have, or ``choices``),
     ``date`` and ``number`` (from/to range), ``bool`` (yes/no).
+
+    ``via``: filter through another query instead of the list's own attributes: the list keeps
+    the rows that match a row of ``via(db)`` meeting the condition (a semijoin on the attributes
+    both share), e.g. sessions with a probe in a brain region.
     """
 
     attribute: str
     label: str = ""
     kind: str = "text"
     choices: Sequence[str] | None = None
+    via: QueryFn | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in FIELD_KINDS:
@@ -149,6 +154,7 @@ class ListPage:
     access: Access = "member"
     nav: bool = True
     description: str = ""
+    requires: Sequence[str] = ()
     kind: str = field(default="list", init=False)
 
 
@@ -169,6 +175,7 @@ class DetailPage:
     access: Access = "member"
     nav: bool = False
     description: str = ""
+    requires: Sequence[str] = ()
     kind: str = field(default="detail", init=False)
 
 

@@ -51,8 +51,8 @@ def insert_form(ctx: Ctx, schema: str, table: str) -> dict[str, Any]:
     return edit.form_page(ctx.db, schema, table, ctx.urls)
 
 
-@router.post("/schemas/{schema}/{table}/insert", tags=["edit"])
-@router.post("/api/schemas/{schema}/{table}/insert", tags=["edit"], include_in_schema=False)
+@router.post("/schemas/{schema}/{table}/insert", include_in_schema=False)
+@router.post("/api/schemas/{schema}/{table}/insert", tags=["edit"])
 async def insert(ctx: Admin, schema: str, table: str) -> Response:
     """Insert one row (form fields or a JSON object)."""
     fields = await _fields(ctx.request)
@@ -69,8 +69,8 @@ def update_form(ctx: Ctx, schema: str, table: str) -> dict[str, Any]:
     return edit.form_page(ctx.db, schema, table, ctx.urls, params)
 
 
-@router.post("/schemas/{schema}/{table}/update", tags=["edit"])
-@router.post("/api/schemas/{schema}/{table}/update", tags=["edit"], include_in_schema=False)
+@router.post("/schemas/{schema}/{table}/update", include_in_schema=False)
+@router.post("/api/schemas/{schema}/{table}/update", tags=["edit"])
 async def update(ctx: Admin, schema: str, table: str) -> Response:
     """Change secondary attributes of the row whose key is in the query string."""
     fields = await _fields(ctx.request)
@@ -89,8 +89,8 @@ def delete_preview(ctx: Ctx, schema: str, table: str) -> dict[str, Any]:
     return edit.delete_preview(ctx.db, schema, table, params, ctx.urls)
 
 
-@router.post("/schemas/{schema}/{table}/delete", tags=["edit"])
-@router.post("/api/schemas/{schema}/{table}/delete", tags=["edit"], include_in_schema=False)
+@router.post("/schemas/{schema}/{table}/delete", include_in_schema=False)
+@router.post("/api/schemas/{schema}/{table}/delete", tags=["edit"])
 async def delete(ctx: Admin, schema: str, table: str) -> Response:
     """Delete the row and everything that depends on it, if the preview's total still holds
     (field `expected_total`)."""
@@ -111,8 +111,8 @@ async def delete(ctx: Admin, schema: str, table: str) -> Response:
     return _done(ctx, result, result["table_url"])
 
 
-@router.post("/schemas/{schema}/jobs/{action}", tags=["jobs"])
-@router.post("/api/schemas/{schema}/jobs/{action}", tags=["jobs"], include_in_schema=False)
+@router.post("/schemas/{schema}/jobs/{action}", include_in_schema=False)
+@router.post("/api/schemas/{schema}/jobs/{action}", tags=["jobs"])
 async def job(ctx: Admin, schema: str, action: str) -> Response:
     """Retry (forget) or ignore one job: fields `table_name` and `key_hash`."""
     fields = await _fields(ctx.request)

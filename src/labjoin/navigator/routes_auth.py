@@ -42,7 +42,7 @@ async def login(ctx: Open) -> Response:
     if wait > 0:
         raise HTTPException(429, f"Too many failed logins. Try again in {int(wait) + 1} seconds.",
                             headers={"Retry-After": str(int(wait) + 1)})
-    user = await run_in_threadpool(lambda: ctx.nav.store().verify(username, fields.get("password", "")))
+    user = await run_in_threadpool(lambda: ctx.store().verify(username, fields.get("password", "")))
     target = safe_next(fields.get("next"), ctx.urls.home())
     if user is None:
         limiter.fail(*keys)
@@ -72,7 +72,7 @@ def account(ctx: Ctx) -> dict[str, Any]:
     user = ctx.user
     if user is None:  # the member dependency guarantees a user; be explicit for type checkers
         raise HTTPException(401, "Log in to see this page.")
-    return {"user": user.username, "role": user.role, "tokens": ctx.nav.store().tokens(user.username),
+    return {"user": user.username, "role": user.role, "tokens": ctx.store().tokens(user.username),
             "new_token": None}
 
 
@@ -85,7 +85,7 @@ async def new_token(ctx: Member) -> Response:
     if user is None:
         raise HTTPException(401, "Log in to see this page.")
     def make() -> dict[str, Any]:  # in the worker thread: the store uses that thread's connection
-        store = ctx.nav.store()
+        store = ctx.store()
         token = store.new_token(user.username, fields.get("label", ""))
         return {"user": user.username, "role": user.role, "tokens": store.tokens(user.username), "new_token": token}
 
@@ -102,5 +102,5 @@ async def revoke_token(ctx: Member) -> Response:
     user = ctx.user
     if user is None:
         raise HTTPException(401, "Log in to see this page.")
-    await run_in_threadpool(lambda: ctx.nav.store().revoke_token(user.username, fields.get("token_id", "")))
+    await run_in_threadpool(lambda: ctx.store().revoke_token(user.username, fields.get("token_id", "")))
     return RedirectResponse(ctx.urls.account(), status_code=303)

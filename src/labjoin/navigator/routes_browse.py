@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from . import browse, export, jobs
@@ -38,7 +38,8 @@ def schemas(ctx: Ctx) -> dict:  # type: ignore[type-arg]
     return browse.schemas_page(ctx.db, ctx.urls)
 
 
-@router.get("/schemas/{schema}/diagram.svg", tags=["browse"], response_class=Response)
+@router.get("/schemas/{schema}/diagram.svg", include_in_schema=False)
+@router.get("/api/schemas/{schema}/diagram.svg", tags=["browse"], response_class=Response)
 def diagram(ctx: Member, schema: str) -> Response:
     """The schema's diagram as SVG; each table links to its page."""
     data = browse.schema_page(ctx.db, schema, ctx.urls)
@@ -73,8 +74,9 @@ def row(ctx: Ctx, schema: str, table: str) -> dict | None:  # type: ignore[type-
     return browse.row_page(ctx.db, schema, table, params, ctx.urls)
 
 
-@router.get("/schemas/{schema}/{table}/export.{fmt}", tags=["browse"], response_class=Response)
-def download(ctx: Member, request: Request, schema: str, table: str, fmt: str) -> Response:
+@router.get("/schemas/{schema}/{table}/export.{fmt}", include_in_schema=False)
+@router.get("/api/schemas/{schema}/{table}/export.{fmt}", tags=["browse"], response_class=Response)
+def download(ctx: Member, schema: str, table: str, fmt: str) -> Response:
     """The filtered rows (all pages, no blobs) as csv, json or parquet."""
     q = _table_query(ctx, schema, table)
     body, media, filename = export.export_rows(ctx.db, schema, table, q, fmt,

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 
 from . import lab
 from .registry import DetailPage, ListPage
-from .web import Ctx, open_ctx, render, require
+from .web import Ctx, available, open_ctx, render, require
 
 __all__ = ["router"]
 
@@ -26,6 +26,8 @@ def home_data(ctx: Ctx) -> dict[str, Any]:
         try:
             require(ctx, p.access)
         except HTTPException:
+            continue
+        if not available(ctx, p):
             continue
         pages.append({"name": p.name, "title": p.title, "description": p.description, "url": ctx.urls.lab(p.name)})
     return {"pages": pages, "schemas_url": ctx.urls.schemas() if ctx.user else None,
@@ -52,6 +54,9 @@ def _page(ctx: Ctx, name: str) -> ListPage | DetailPage:
     if page is None:
         raise HTTPException(404, f"There is no page {name!r}.")
     require(ctx, page.access)
+    if not available(ctx, page):
+        raise HTTPException(404, f"Page {name!r} needs the schemas {', '.join(page.requires)}, which this "
+                                 "database does not have.")
     return page
 
 

@@ -18,7 +18,7 @@ import functools
 import inspect
 import logging
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -38,7 +38,7 @@ from .security import RateLimiter, SessionCodec
 from .urls import Urls
 from .users import User, UserStore
 
-__all__ = ["Ctx", "Navigator", "add_error_handlers", "error_status", "page", "render", "require"]
+__all__ = ["Ctx", "Navigator", "add_error_handlers", "available", "error_status", "page", "render", "require"]
 
 log = logging.getLogger("labjoin.navigator")
 TEMPLATES = Path(__file__).with_name("templates")
@@ -78,8 +78,8 @@ class Navigator:
     limiter: RateLimiter
     templates: Jinja2Templates = field(default_factory=lambda: Jinja2Templates(directory=str(TEMPLATES)))
 
-    def store(self) -> UserStore:
-        return UserStore(self.database.connection(), self.config.users_schema)
+    def store(self, conn: Any) -> UserStore:
+        return UserStore(conn, self.config.users_schema)
 
 
 class Ctx:
@@ -91,11 +91,28 @@ class Ctx:
         self.user = user
         self.via_token = via_token
         self.urls = Urls(request.scope.get("root_path", ""))
+        self._conn: tuple[Any, float] | None = None
+
+    @property
+    def conn(self) -> Any:
+        """The request's connection, checked out of the pool on first use."""
+        if self._conn is None:
+            self._conn = self.nav.database.checkout()
+        return self._conn[0]
 
     @property
     def db(self) -> Tables:
-        """Table lookup on the current thread's connection (use it inside the worker thread)."""
-        return Tables(self.nav.database.connection())
+        """Table lookup on the request's connection."""
+        return Tables(self.conn)
+
+    def store(self) -> UserStore:
+        return self.nav.store(self.conn)
+
+    def release(self) -> None:
+        """Return the connection to the pool (at the end of the request)."""
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            self.nav.database.checkin(*conn)
 
     @property
     def session(self) -> dict[str, Any]:
@@ -140,23 +157,25 @@ def _nav(request: Request) -> Navigator:
 
 def _identify(request: Request) -> Ctx:
     nav = _nav(request)
+    ctx = Ctx(request, nav, None, via_token=False)
     auth = request.headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
-        user = nav.store().user_for_token(auth[7:].strip())
-        if user is None:
+        ctx.user = ctx.store().user_for_token(auth[7:].strip())
+        ctx.via_token = True
+        if ctx.user is None:
+            ctx.release()
             raise HTTPException(401, "The API token is not valid. Create one on the account page or with "
                                      "`labjoin users token`.")
-        return Ctx(request, nav, user, via_token=True)
+        return ctx
     session = request.state.session
-    user = None
     if session.get("u"):
-        found = nav.store().get(session["u"])
+        found = ctx.store().get(session["u"])
         if found is not None and found.fingerprint == session.get("fp"):
-            user = found
+            ctx.user = found
         else:  # the account was removed or its password changed: this session is over
             request.state.session = nav.codec.new()
             request.state.session_changed = True
-    return Ctx(request, nav, user, via_token=False)
+    return ctx
 
 
 def require(ctx: Ctx, level: str) -> Ctx:
@@ -173,44 +192,48 @@ def require(ctx: Ctx, level: str) -> Ctx:
     return ctx
 
 
-def open_ctx(request: Request) -> Ctx:
-    return _identify(request)
+def _at(level: str) -> Callable[[Request], Iterator[Ctx]]:
+    def dependency(request: Request) -> Iterator[Ctx]:
+        ctx = _identify(request)
+        try:
+            require(ctx, level)
+            yield ctx
+        finally:
+            ctx.release()
+
+    dependency.__name__ = f"{level}_ctx"
+    return dependency
 
 
-def public_ctx(request: Request) -> Ctx:
-    return require(_identify(request), "public")
+open_ctx = _at("open")
+public_ctx = _at("public")
+member_ctx = _at("member")
+admin_ctx = _at("admin")
 
 
-def member_ctx(request: Request) -> Ctx:
-    return require(_identify(request), "member")
-
-
-def admin_ctx(request: Request) -> Ctx:
-    return require(_identify(request), "admin")
-
-
-LEVELS: dict[str, Callable[[Request], Ctx]] = {"open": open_ctx, "public": public_ctx, "member": member_ctx,
+LEVELS: dict[str, Callable[[Request], Iterator[Ctx]]] = {"open": open_ctx, "public": public_ctx, "member": member_ctx,
                                               "admin": admin_ctx}
 
 
 def wants_json(request: Request) -> bool:
     path = request.url.path[len(request.scope.get("root_path", "")):]
-    if path.startswith("/api/") or request.query_params.get("_format") == "json":
+    if path == "/api" or path.startswith("/api/") or request.query_params.get("_format") == "json":
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
 
 
-def render(ctx: Ctx, template: str, data: dict[str, Any], *, status: int = 200, title: str = "") -> Response:
+def render(ctx: Ctx, template: str, data: dict[str, Any], *, status: int = 200, title: str = "",
+           headers: dict[str, str] | None = None) -> Response:
     """An HTML page: ``data`` (what the JSON twin returns) plus the page frame's context."""
     nav = ctx.nav
     frame = {
         "data": data, "user": ctx.user, "urls": ctx.urls, "csrf_token": ctx.csrf_token, "title": title,
         "site_title": nav.config.title, "public_mode": nav.config.public, "public_view": ctx.public_view,
-        "nav_pages": [p for p in nav.registry.nav_pages() if _visible(ctx, p.access)],
+        "nav_pages": [p for p in nav.registry.nav_pages() if _visible(ctx, p.access) and available(ctx, p)],
         "path": ctx.request.url.path, "query": str(ctx.request.url.query),
     }
-    return nav.templates.TemplateResponse(ctx.request, template, frame, status_code=status)
+    return nav.templates.TemplateResponse(ctx.request, template, frame, status_code=status, headers=headers)
 
 
 def _visible(ctx: Ctx, access: str) -> bool:
@@ -219,6 +242,14 @@ def _visible(ctx: Ctx, access: str) -> bool:
     except HTTPException:
         return False
     return True
+
+
+def available(ctx: Ctx, page: Any) -> bool:
+    """True when the database has every schema a registered page ``requires``."""
+    if not page.requires:
+        return True
+    have = set(ctx.db.schemas())
+    return all(s in have for s in page.requires)
 
 
 def page(router: APIRouter, path: str, template: str, level: str, *, title: str = "",
@@ -286,7 +317,7 @@ def error_response(request: Request, status: int, message: str, title: str | Non
         ctx = Ctx(request, nav, None, via_token=False)
         if not hasattr(request.state, "session"):
             request.state.session = nav.codec.new()
-        return render(ctx, "error.html", body, status=status, title=title)
+        return render(ctx, "error.html", body, status=status, title=title, headers=headers)
     except Exception:  # the error page itself failed: plain text still tells what happened
         log.exception("rendering the error page failed")
         return Response(f"{status} {title}: {message}", status_code=status, media_type="text/plain",

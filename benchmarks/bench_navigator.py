@@ -1,0 +1,313 @@
+"""Benchmark: the navigator's pages, timed on the server (in process, no network).
+
+Run ``python benchmarks/bench_navigator.py --size L --repeat 40`` (``--size L`` = a 1e6-row table).
+Each backend gets a schema with
+
+* ``Trial``: ``--size`` rows (1,000 per session) under ``Session``, the table pages' subject;
+* a lab of 20 mice with 40 sessions each and precomputed plotly figures: five cumulative figures
+  per mouse (40 days, several traces), a psychometric curve per day, and a registered mouse page
+  that shows them (fields, five cumulative figures, the three latest days, the session list).
+
+Requests go through the app's ASGI interface with httpx (middleware, routing, access checks, data
+function, template or JSON): the time a server spends on a page. Each page is requested
+``--warmup`` times untimed, then ``--repeat`` times; the report gives the median and the 95th
+percentile. Targets (issue #8): table pages on a 1e6-row table within 100 ms, the mouse page
+within 300 ms, at the 95th percentile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import math
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np
+import pandas as pd
+from _harness import (
+    DOCS_PAGE,
+    command_line,
+    format_duration,
+    machine_description,
+    machine_markdown,
+    markdown_table,
+    open_backends,
+    parse_args,
+    write_docs_section,
+)
+
+import labjoin as dj
+from labjoin.navigator import NavigatorConfig, UserStore, create_app
+from labjoin.navigator import registry as nav
+
+N_MICE = 20
+N_DAYS = 40
+PASSWORD = "bench-password"
+
+
+def figure(n_traces: int, n_points: int, title: str, rng: np.random.Generator) -> dict[str, Any]:
+    x = list(range(n_points))
+    return {"data": [{"type": "scatter", "mode": "lines+markers", "name": f"trace {k}", "x": x,
+                      "y": rng.normal(size=n_points).round(4).tolist()} for k in range(n_traces)],
+            "layout": {"title": {"text": title}, "xaxis": {"title": {"text": "day"}},
+                       "shapes": [{"type": "line", "x0": d, "x1": d, "y0": 0, "y1": 1, "yref": "paper"}
+                                  for d in range(0, n_points, 7)]}}
+
+
+def build(conn: Any, schema_name: str, rows: int) -> None:
+    schema = dj.Schema(schema_name, connection=conn)
+    ctx: dict[str, Any] = {}
+
+    def on(cls: type) -> type:
+        schema(cls, context=ctx)
+        ctx[cls.__name__] = cls
+        return cls
+
+    @on
+    class Session(dj.Manual):
+        definition = """
+        session_id: int
+        ---
+        session_date: date
+        protocol: varchar(32)
+        """
+
+    @on
+    class Trial(dj.Manual):
+        definition = """
+        -> Session
+        trial_id: int
+        ---
+        rt: float
+        choice: enum('CCW', 'CW', 'No Go')
+        contrast: float
+        stim_on: double
+        feedback: tinyint
+        """
+
+    @on
+    class Subject(dj.Manual):
+        definition = """
+        subject_uuid: uuid
+        ---
+        subject_nickname: varchar(32)
+        lab_name: varchar(32)
+        sex: enum('M', 'F')
+        subject_birth_date: date
+        """
+
+    @on
+    class SubjectSession(dj.Manual):
+        definition = """
+        -> Subject
+        session_start_time: datetime
+        ---
+        task_protocol: varchar(64)
+        n_trials: int
+        performance: float
+        """
+
+    @on
+    class Cumulative(dj.Manual):
+        definition = """
+        -> Subject
+        figure_name: varchar(32)
+        ---
+        plotting_data: json
+        """
+
+    @on
+    class DatePsych(dj.Manual):
+        definition = """
+        -> Subject
+        session_date: date
+        ---
+        plotting_data: json
+        """
+
+    rng = np.random.default_rng(0)
+    n_sessions = max(1, rows // 1000)
+    day0 = datetime.date(2024, 1, 1)
+    Session.insert([(s, day0 + datetime.timedelta(days=s % 365), ("training", "biased", "ephys")[s % 3])
+                    for s in range(n_sessions)])
+    per = rows // n_sessions
+    for start in range(0, n_sessions, 100):
+        chunk = range(start, min(start + 100, n_sessions))
+        n = len(chunk) * per
+        Trial.insert(pd.DataFrame({
+            "session_id": np.repeat(np.array(list(chunk)), per), "trial_id": np.tile(np.arange(per), len(chunk)),
+            "rt": rng.gamma(2.0, 0.3, n), "choice": rng.choice(["CCW", "CW", "No Go"], n),
+            "contrast": rng.choice([-1, -0.25, 0, 0.25, 1], n), "stim_on": rng.uniform(0, 3000, n),
+            "feedback": rng.choice([-1, 1], n)}))
+    subjects, sessions, cumulative, dates = [], [], [], []
+    for i in range(N_MICE):
+        su = uuid.UUID(int=i + 1)
+        subjects.append(dict(subject_uuid=su, subject_nickname=f"mouse{i:02d}", lab_name=f"lab{i % 3}",
+                             sex="MF"[i % 2], subject_birth_date=day0 - datetime.timedelta(days=90 + i)))
+        for d in range(N_DAYS):
+            start = datetime.datetime(2024, 3, 1, 10) + datetime.timedelta(days=d)
+            sessions.append(dict(subject_uuid=su, session_start_time=start, task_protocol="trainingChoiceWorld",
+                                 n_trials=600 + d, performance=0.5 + d / 100))
+            dates.append(dict(subject_uuid=su, session_date=start.date(),
+                              plotting_data=figure(3, 9, f"mouse{i:02d} {start.date()}", rng)))
+        for name, traces in (("water_weight", 4), ("trial_counts", 2), ("performance_rt", 2),
+                             ("contrast_heatmap", 1), ("fit_pars", 8)):
+            cumulative.append(dict(subject_uuid=su, figure_name=name,
+                                   plotting_data=figure(traces, N_DAYS, f"mouse{i:02d} {name}", rng)))
+    Subject.insert(subjects)
+    SubjectSession.insert(sessions)
+    Cumulative.insert(cumulative)
+    DatePsych.insert(dates)
+
+
+def registry(schema_name: str) -> nav.Registry:
+    reg = nav.Registry()
+
+    def t(name: str) -> Callable[[Any], Any]:
+        return lambda db: db[f"{schema_name}.{name}"]
+
+    def cumulative(name: str) -> Callable[[Any], Any]:
+        return lambda db: db[f"{schema_name}.Cumulative"] & {"figure_name": name}
+
+    reg.add(nav.ListPage(
+        name="mice", title="Mice", query=t("Subject"), columns=["subject_nickname", "lab_name", "sex",
+                                                               "subject_birth_date"],
+        filters=[nav.Field("lab_name", kind="choice"), nav.Field("subject_nickname")], key=["subject_uuid"],
+        link=nav.Link("mouse", ["subject_uuid"]), page_size=10,
+        thumbnails=[nav.Figure("counts", "Trial counts", cumulative("trial_counts"))]))
+    reg.add(nav.DetailPage(
+        name="mouse", title="Mouse {subject_nickname}", key=["subject_uuid"], query=t("Subject"),
+        panels=[*(nav.Figure(n, n.replace("_", " "), cumulative(n)) for n in
+                  ("water_weight", "trial_counts", "performance_rt", "contrast_heatmap", "fit_pars")),
+                nav.Figure("dates", "Latest days", t("DatePsych"), many=True, order_by="session_date DESC", limit=3,
+                           label="session_date"),
+                nav.TablePanel("sessions", "Sessions", t("SubjectSession"),
+                               columns=["session_start_time", "task_protocol", "n_trials", "performance"],
+                               order_by="session_start_time DESC")]))
+    return reg
+
+
+class InProcess:
+    """Requests through the app's ASGI interface; cookies kept."""
+
+    def __init__(self, app: Any) -> None:
+        import httpx
+
+        self.loop = asyncio.new_event_loop()
+        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench")
+
+    def get(self, url: str) -> Any:
+        return self.loop.run_until_complete(self.http.get(url))
+
+    def login(self, user: str) -> None:
+        page = self.get("/login").text
+        token = page.split('name="csrf_token" value="')[1].split('"')[0]
+        r = self.loop.run_until_complete(self.http.post("/login", data={
+            "username": user, "password": PASSWORD, "csrf_token": token, "next": "/"}))
+        if r.status_code != 303:
+            raise RuntimeError(f"login failed: {r.status_code}")
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.http.aclose())
+        self.loop.close()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1))
+    return ordered[k]
+
+
+def run_backend(conn: Any, rows: int, repeat: int, warmup: int, log: Callable[[str], None]) -> list[list[str]]:
+    tag = uuid.uuid4().hex[:6]
+    schema_name, users = f"navigator_bench_{tag}", f"navigator_bench_{tag}_users"
+    t0 = time.perf_counter()
+    build(conn, schema_name, rows)
+    log(f"built {rows:,} trials in {time.perf_counter() - t0:.1f} s")
+    UserStore(conn, users).add("bench", PASSWORD, "member")
+    app = create_app(NavigatorConfig(url=conn.url, users_schema=users, entry_points=False),
+                     registry=registry(schema_name))
+    client = InProcess(app)
+    client.login("bench")
+    mouse = f"subject_uuid={uuid.UUID(int=5)}"
+    sid = min(17, max(1, rows // 1000) - 1)
+    base = f"/schemas/{schema_name}/Trial"
+    pages = [
+        ("table page 1 (key order)", base, 100),
+        ("table page 1, JSON twin", "/api" + base, 100),
+        ("table, filtered (rt > 0.5 AND choice = CW)", base + "?rt__gt=0.5&choice=CW", 100),
+        ("table, sorted by an unindexed attribute", base + "?_sort=-rt", 100),
+        ("table, filtered by key prefix and sorted", base + f"?session_id={sid}&_sort=-rt", 100),
+        (f"table, page {rows // 50:,} (offset {rows // 2:,})", base + f"?_page={rows // 50}", 100),
+        ("row page", base + f"/row?session_id={sid}&trial_id=3", 100),
+        ("schema page (counts, diagram)", f"/schemas/{schema_name}", None),
+        ("mouse page (5 cumulative + 3 daily figures, 40 sessions)", f"/lab/mouse?{mouse}", 300),
+        ("mouse page, JSON twin", f"/api/lab/mouse?{mouse}", 300),
+        ("mice list with thumbnails", "/lab/mice", None),
+    ]
+    out = []
+    try:
+        for label, url, target in pages:
+            for _ in range(warmup):
+                r = client.get(url)
+                if r.status_code != 200:
+                    raise RuntimeError(f"{url}: HTTP {r.status_code}: {r.text[:300]}")
+            times = []
+            for _ in range(repeat):
+                t = time.perf_counter()
+                client.get(url)
+                times.append(time.perf_counter() - t)
+            p50, p95 = statistics.median(times), percentile(times, 0.95)
+            verdict = "" if target is None else ("✔" if p95 * 1000 <= target else "✘")
+            out.append([label, conn.backend.name, format_duration(p50), format_duration(p95),
+                        f"≤ {target} ms" if target else "", verdict])
+            log(f"{label}: p50 {format_duration(p50)}, p95 {format_duration(p95)}")
+    finally:
+        client.close()
+        app.state.navigator.database.close()
+        dj.Schema(schema_name, connection=conn).drop(force=True)
+        dj.Schema(users, connection=conn).drop(force=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> list[list[str]]:
+    args = parse_args(__doc__, argv)
+    rows: list[list[str]] = []
+    t0 = time.perf_counter()
+    with dj.config(safemode=False), open_backends(args.backends) as conns:
+        machine = machine_description(conns)
+        for name, conn in conns.items():
+            def log(step: str, name: str = name) -> None:
+                print(f"[{name}] {time.perf_counter() - t0:7.1f} s  {step}", file=sys.stderr, flush=True)
+
+            rows += run_backend(conn, args.rows, args.repeat, args.warmup, log)
+    order = {r[0]: i for i, r in enumerate(rows)}
+    rows.sort(key=lambda r: order[r[0]])
+    table = markdown_table(["Page", "Backend", "p50", "p95", "Target (p95)", ""], rows, align="llrrll")
+    body = "\n\n".join([
+        f"Measured {datetime.date.today().isoformat()} with `{command_line('bench_navigator.py', args)}` "
+        f"({args.rows:,} trial rows; {args.repeat} timed requests per page after {args.warmup} untimed). "
+        "Server time: requests through the app's ASGI interface in process (routing, access check, "
+        "queries, template or JSON), no network.",
+        machine_markdown(machine),
+        table,
+    ])
+    print(body)
+    if args.write_docs:
+        write_docs_section(DOCS_PAGE, "bench_navigator", body, title="Navigator: page times on the server "
+                           "(`bench_navigator.py`)")
+        print(f"\nwrote {DOCS_PAGE}", file=sys.stderr)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
