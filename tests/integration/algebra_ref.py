@@ -390,7 +390,8 @@ def build(e: Any, t: dict[str, Any]) -> Any:
         return build(e[1], t) - build_cond(e[2], t)
     if kind == "top":
         _, sub, limit, offset, order = e
-        ob = [f"{n} desc" if d else n for n, d in order] + ["KEY"]
+        # ties are broken by the primary key (labjoin appends it to every ordering)
+        ob = [f"{n} desc" if d else n for n, d in order] or ["KEY"]
         return build(sub, t) & dj.Top(limit, ob, offset)
     if kind == "join":
         return build(e[1], t) * build(e[2], t)

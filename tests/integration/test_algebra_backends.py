@@ -313,6 +313,17 @@ def test_restricted_top_k_then_joined(p: SimpleNamespace) -> None:
     assert rows(p.Subject & dj.Top(1, "weight"), "subject_id") == [(2,)]  # NULL first, as in MySQL
 
 
+def test_ties_are_broken_by_the_primary_key(p: SimpleNamespace) -> None:
+    """Five trials tie on outcome = 'hit': every backend returns the same two, in key order."""
+    hits = [t[:3] for t in TRIALS if t[5] == "hit"]
+    top = p.Trial & dj.Top(2, "outcome")
+    assert rows(top, "subject_id", "session", "trial") == hits[:2]
+    got = p.Trial.fetch("KEY", order_by="outcome", limit=2, offset=1)
+    assert [tuple(k.values()) for k in got] == hits[1:3]
+    assert [tuple(k.values()) for k in p.Trial.fetch("KEY", order_by="outcome desc")][:4] == \
+        [t[:3] for t in TRIALS if t[5] == "miss"]
+
+
 def test_order_by_limit_offset(p: SimpleNamespace) -> None:
     T = p.Trial
     got = T.fetch("rt", order_by=["rt desc", "KEY"], limit=4, offset=1)

@@ -102,14 +102,14 @@ class Compiler:
     def select(self, node: N.Node, names: Iterable[str] | None = None, *, order_by: Any = None,
                limit: int | None = None, offset: int | None = None) -> sa.Select[Any]:
         names = list(node.heading.names if names is None else names)
-        order = N.expand_order(order_by, node.heading)
+        order = _total_order(N.expand_order(order_by, node.heading), node.heading)
         state = self.compile(node, frozenset(names).union(n for n, _ in order))
         if needs_subquery(state, "select", names):
             state = self.wrap(state)
         if order_by is not None or limit is not None or offset:
             if needs_subquery(state, "top"):
                 state = self.wrap(state)
-            state.order_by = self._order(state, order)
+            state.order_by = self._order(state, order, node.heading)
             state.limit = limit
             state.offset = offset or 0
         return self.to_select(state, names)
@@ -172,15 +172,16 @@ class Compiler:
             out.append(a.is_not_distinct_from(b) if lh[n].nullable and rh[n].nullable else a == b)
         return out
 
-    def _order(self, state: State, items: list[tuple[str, bool]]) -> list[Any]:
+    def _order(self, state: State, items: list[tuple[str, bool]], heading: Any) -> list[Any]:
         out = []
         for name, desc in items:
             if name not in state.cols:
                 raise errors.UnknownAttributeError(f"Cannot order by `{name}`: it is not in the query's heading.")
             col = state.cols[name]
             term = col.desc() if desc else col.asc()
-            if self.backend.name == "postgresql":
-                # MySQL and SQLite sort NULLs first ascending; make PostgreSQL agree.
+            if self.backend.name == "postgresql" and heading[name].nullable:
+                # MySQL and SQLite sort NULLs first ascending; make PostgreSQL agree (only where
+                # NULLs can occur: NULLS FIRST on a key column would keep its index from ordering)
                 term = term.nulls_last() if desc else term.nulls_first()
             out.append(term)
         return out
@@ -307,12 +308,12 @@ class Compiler:
         return self.compile(node.source, need)
 
     def _c_TopNode(self, node: N.TopNode, need: Need) -> State:
-        order = N.expand_order(node.order_by, node.child.heading)
+        order = _total_order(N.expand_order(node.order_by, node.child.heading), node.child.heading)
         need = _plus(need, [n for n, _ in order])
         state = self.compile(node.child, need)
         if needs_subquery(state, "top"):
             state = self.wrap(state, need)
-        state.order_by = self._order(state, order)
+        state.order_by = self._order(state, order, node.child.heading)
         state.limit = node.limit
         state.offset = node.offset
         return state
@@ -462,6 +463,15 @@ def _cond_columns(cond: C.Cond, heading: Any) -> set[str]:
     if isinstance(cond, C.NotC):
         return _cond_columns(cond.item, heading)
     return set()
+
+
+def _total_order(items: list[tuple[str, bool]], heading: Any) -> list[tuple[str, bool]]:
+    """An ordering, then the primary key: rows that tie on the ordering come in key order, so a
+    top-k (and a fetch with an order and a limit) picks the same rows on every backend."""
+    if not items:
+        return items
+    named = {n for n, _ in items}
+    return items + [(k, False) for k in heading.primary_key if k not in named]
 
 
 def _plus(need: Need, names: Iterable[str]) -> Need:
