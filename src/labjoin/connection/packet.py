@@ -15,7 +15,7 @@ could not read them.
 
 from __future__ import annotations
 
-import os
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,14 +31,16 @@ _SERVER_MAX = 2**30  # the largest max_allowed_packet MySQL and MariaDB accept
 _SPECIAL = (b"\0", b"'", b'"', b"\\", b"\n", b"\r", b"\x1a")  # bytes C clients escape with a backslash
 
 
+_limits: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+
+
 def max_allowed_packet(conn: Any) -> int:
     """The session's ``max_allowed_packet`` (fixed when the session starts; read once per session)."""
-    raw = conn.raw
-    key = ("mysql.max_allowed_packet", os.getpid(), id(raw))
-    cache = conn._catalog_cache
-    if key not in cache:
-        cache[key] = int(conn.query("SELECT @@max_allowed_packet").fetchone()[0])
-    return int(cache[key])
+    raw = conn.raw  # a reconnection (lost connection, fork) is a new session with its own value
+    limit = _limits.get(raw)
+    if limit is None:
+        limit = _limits[raw] = int(conn.query("SELECT @@max_allowed_packet").fetchone()[0])
+    return limit
 
 
 def _hex_driver(conn: Any) -> bool:
