@@ -41,6 +41,8 @@ Need = frozenset[str] | None  # attributes a consumer uses; None: all of them
 # parameter limit (SQLite: 32766) and its planner fast.
 IN_CHUNK = 5000
 ROWS = "_lj_rows"  # a hidden column (attribute names cannot start with an underscore)
+ALIAS_CACHE_SIZE = 2048
+_ALIASES: dict[tuple[Any, ...], tuple[Any, dict[str, Any]]] = {}
 
 
 @dataclass
@@ -193,11 +195,21 @@ class Compiler:
         return method(node, need)
 
     def _c_TableNode(self, node: N.TableNode, need: Need) -> State:
-        schema, name = self.backend.physical(node.schema, node.name)
-        heading = node.heading
-        table = sa.table(name, *[sa.column(n, _sa_type(heading[n])) for n in heading.names], schema=schema)
-        alias = table.alias(self._alias())
-        return State(alias, {n: alias.c[n] for n in node.heading.names})
+        alias_name = self._alias()
+        key = (self.backend.name, node.schema, node.name, alias_name, node.heading)
+        entry = _ALIASES.get(key)
+        if entry is None:
+            # SQLAlchemy constructs are immutable: the aliased table (and its column collection,
+            # costly to build) is shared by every compilation that gives it the same alias name
+            schema, name = self.backend.physical(node.schema, node.name)
+            heading = node.heading
+            table = sa.table(name, *[sa.column(n, _sa_type(heading[n])) for n in heading.names], schema=schema)
+            alias = table.alias(alias_name)
+            entry = (alias, {n: alias.c[n] for n in heading.names})
+            if len(_ALIASES) >= ALIAS_CACHE_SIZE:
+                _ALIASES.clear()
+            _ALIASES[key] = entry
+        return State(entry[0], dict(entry[1]))
 
     def _c_Restrict(self, node: N.Restrict, need: Need) -> State:
         need = _plus(need, _cond_columns(node.cond, node.child.heading))
