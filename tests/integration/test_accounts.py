@@ -158,7 +158,9 @@ def test_set_password(backend, accounts, tmp_path, monkeypatch) -> None:
     other = login(backend, user, "first-pw")
     import labjoin.credentials as credentials
 
+    # no OS keyring in tests: the file is the store (and another test's keyring backend cannot leak in)
     monkeypatch.setattr(credentials, "_keyring_set", lambda username, password: False)
+    monkeypatch.setattr(credentials, "_keyring_get", lambda username: None)
     with dj.config(home=str(tmp_path)):
         where = dj.set_password("second-pw", connection=other, update_config=True)
         assert where == str(tmp_path / "credentials.json")

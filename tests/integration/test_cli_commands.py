@@ -95,6 +95,9 @@ def test_diagram(db, tmp_path) -> None:
     mmd = tmp_path / "d.mmd"
     run("diagram", name, "-o", str(mmd), "--url", url)
     assert "Mouse" in mmd.read_text()
+    png = tmp_path / "d.png"
+    run("diagram", name, "-o", str(png), "--url", url)
+    assert png.read_bytes().startswith(b"\x89PNG")
     bad = CliRunner().invoke(cli, ["diagram", name, "-o", str(tmp_path / "d.xyz"), "--url", url])
     assert bad.exit_code == 1 and ".svg" in bad.output
 
@@ -186,7 +189,9 @@ def test_config_show_and_set(tmp_path, monkeypatch) -> None:
 def test_config_set_password(tmp_path, monkeypatch) -> None:
     import labjoin.credentials as credentials
 
+    # no OS keyring in tests: the file is the store (and another test's keyring backend cannot leak in)
     monkeypatch.setattr(credentials, "_keyring_set", lambda username, password: False)
+    monkeypatch.setattr(credentials, "_keyring_get", lambda username: None)
     with dj.config(home=str(tmp_path)):
         out = run("config", "set-password", "--user", "alice", "--host", "db.lab.org", "--password-stdin",
                   input="s3cret\n").output
