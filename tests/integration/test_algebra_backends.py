@@ -365,6 +365,9 @@ def test_semantic_check_is_opt_in(p: SimpleNamespace) -> None:
             p.Subject * p.Animal
         with pytest.raises(errors.SemanticError):
             p.Subject & p.Animal
+        with pytest.raises(errors.SemanticError):
+            p.Subject.aggr(p.Animal, n="count(*)")
+        assert len(p.Subject.aggr(p.Session, n="count(*)")) == len({se[0] for se in SESSIONS})
         assert len(p.Subject @ p.Animal) == 2  # @ skips the check
         assert len(p.Subject ^ p.Animal) == 2
         # same lineage: through foreign keys, across schemas, and after a rename

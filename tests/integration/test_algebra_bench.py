@@ -46,8 +46,8 @@ def test_bench_algebra_runs_on_every_backend_and_drops_its_schema(bench_algebra:
                                                                   backend: dj.Connection) -> None:
     name = f"algebra_bench_{uuid.uuid4().hex[:8]}"
 
-    def timer(fns: dict, setup: object = None) -> dict:
-        return bench_algebra.compare(fns, setup=setup, repeat=1, warmup=0)
+    def timer(fns: dict, setup: object = None, **kw: object) -> dict:
+        return bench_algebra.compare(fns, setup=setup, repeat=1, warmup=0, **kw)
 
     with dj.config(safemode=False):
         ms = bench_algebra.run_backend(backend, 300, timer, lambda step: None, schema_name=name)

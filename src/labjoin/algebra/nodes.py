@@ -173,10 +173,11 @@ class Aggregate(Node):
     keep: tuple[str, ...]
     computed: tuple[tuple[str, str], ...]
     outer: bool = False
+    semantic_check: bool = False
 
     def __post_init__(self) -> None:
         g = self.group.heading
-        _check_joinable(g, self.source.heading, False)  # the groups are a join, as in DataJoint
+        _check_joinable(g, self.source.heading, self.semantic_check)  # the groups are a join
         for k in self.keep:
             g[k]
         attrs = [g[n] for n in g.primary_key] + [g[n] for n in self.keep if not g[n].in_key]

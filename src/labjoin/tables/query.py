@@ -207,7 +207,8 @@ class QueryExpression:
                 keep.extend(h.secondary_attributes)
             else:
                 keep.append(a)
-        return self._derive(N.Aggregate(self._node, node, tuple(keep), tuple(named.items()), outer=outer))
+        return self._derive(N.Aggregate(self._node, node, tuple(keep), tuple(named.items()), outer=outer,
+                                        semantic_check=_semantic(None, self.connection)))
 
     # -- evaluation -----------------------------------------------------------------------------
     def make_sql(self, fields: Any = None) -> str:
