@@ -14,10 +14,21 @@ from typing import Any
 
 import nav_fake_lab as fake_lab
 import pytest
+from argon2 import PasswordHasher
 from nav_helpers import PASSWORDS, PREFIX, USERS_SCHEMA, Client, lab_registry, make_config
 
 import labjoin as dj
 from labjoin.navigator import UserStore, create_app
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashes() -> Iterator[None]:
+    """Cheap argon2 parameters: the tests hash and check passwords hundreds of times. Production
+    keeps argon2-cffi's defaults (64 MiB, 3 passes)."""
+    saved = UserStore._hasher, UserStore._dummy_hash
+    UserStore._hasher, UserStore._dummy_hash = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1), None
+    yield
+    UserStore._hasher, UserStore._dummy_hash = saved
 
 
 @pytest.fixture(scope="session")

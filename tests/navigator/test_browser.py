@@ -129,19 +129,19 @@ def test_member_goes_from_mice_to_a_mouse_to_a_session(page, servers) -> None:
     login(page, "max")
     page.wait_for_url(base + "/lab/mice")
     page.wait_for_selector(f"#rows {PLOT_DRAWN}")
-    assert page.locator("#rows tbody tr").count() == 4
+    assert page.locator("#rows .row-card").count() == 4
     assert drawn_traces(page, "#rows") > 0
     shot(page, "mice")
 
-    page.click("#rows tbody tr:first-child td:first-child a")
+    page.click("#rows .row-card:first-child a.row-link")
     page.wait_for_url("**/lab/mouse?**")
     assert page.locator("h1").inner_text() == "Mouse mA1"
     page.wait_for_selector(f"#panel-water {PLOT_DRAWN}")
     page.wait_for_selector(f"#panel-dates {PLOT_DRAWN}")
     assert drawn_traces(page, "#panel-water") > 0 and drawn_traces(page, "#panel-dates") > 0
-    assert page.locator("#panel-dates .figure-label").inner_text() == "2024-03-06"
-    page.locator("#panel-dates input[type=range]").fill("0")  # the slider shows another date
-    page.wait_for_function("document.querySelector('#panel-dates .figure-label').textContent === '2024-03-08'")
+    assert page.locator("#panel-dates .figure-label").inner_text() == "2024-03-08"  # the newest first
+    page.locator("#panel-dates input[type=range]").fill("2")  # the slider shows another date
+    page.wait_for_function("document.querySelector('#panel-dates .figure-label').textContent === '2024-03-06'")
     shot(page, "mouse")
 
     page.click("#panel-sessions tbody tr:first-child a")
@@ -204,13 +204,13 @@ def test_public_mode_hides_member_pages(page, servers) -> None:
     base = servers["public"].url
     page.goto(base + "/lab/mice")
     assert "/login" not in page.url
-    names = [c.inner_text() for c in page.locator("#rows tbody tr td:first-child").all()]
+    names = [c.inner_text() for c in page.locator("#rows .row-card a.row-link").all()]
     assert sorted(names) == sorted(fake_lab.PUBLIC_NICKNAMES)
     nav = page.locator("header nav").inner_text()
     assert "Mice" in nav and "Sessions" in nav and "Daily summary" not in nav and "Schemas" not in nav
     page.wait_for_selector(f"#rows {PLOT_DRAWN}")
     shot(page, "public-mice")
-    page.click("#rows tbody tr:first-child td:first-child a")
+    page.click("#rows .row-card:first-child a.row-link")
     page.wait_for_url("**/lab/mouse?**")
     page.wait_for_selector(f"#panel-counts {PLOT_DRAWN}")
     assert page.locator("#panel-water").count() == 0

@@ -186,8 +186,10 @@ def _thumbnails(fig: Figure, db: Tables, keys: list[dict[str, Any]]) -> list[Any
     q = fig.query(db)
     names = list(keys[0])
     _needs(q, names, f"Thumbnail {fig.name!r}")
-    rows = (q & keys).fetch(*names, fig.attribute, as_dict=True)
-    found = {tuple(to_json(r[n]) for n in names): r[fig.attribute] for r in rows}
+    rows = (q & keys).fetch(*names, fig.attribute, as_dict=True, order_by=_order(q, fig.order_by))
+    found: dict[tuple[Any, ...], Any] = {}
+    for r in rows:  # several figures per row (e.g. one per date): the first in order_by order, as on detail pages
+        found.setdefault(tuple(to_json(r[n]) for n in names), r[fig.attribute])
     out = []
     for k in keys:
         value = found.get(tuple(to_json(k[n]) for n in names))

@@ -18,10 +18,19 @@
     const layout = Object.assign({}, figure.layout || {});
     const config = Object.assign({}, CONFIG);
     if (options && options.thumbnail) {
-      Object.assign(layout, { height: 150, width: 220, showlegend: false,
-        margin: { t: 18, b: 20, l: 28, r: 6 }, title: layout.title ? { text: "" } : undefined });
+      // A thumbnail keeps the data and drops the words: titles, legends, annotations.
+      Object.keys(layout).forEach(function (k) {
+        if (/^[xy]axis\d*$/.test(k)) {
+          layout[k] = Object.assign({}, layout[k], { title: { text: "" }, tickfont: { size: 8 } });
+        }
+      });
+      Object.assign(layout, { height: 150, width: 220, showlegend: false, annotations: [],
+        margin: { t: 6, b: 18, l: 26, r: 6 }, title: { text: "" } });
       config.staticPlot = true;
       config.responsive = false;
+      const data = (figure.data || []).map(function (t) { return Object.assign({}, t, { showscale: false }); });
+      Plotly.newPlot(div, data, layout, config);
+      return;
     } else if (!layout.height) {
       layout.height = 360;
     }
@@ -184,14 +193,29 @@
                   p.className = "muted"; p.textContent = "Not computed yet.";
                   box.appendChild(p);
                 }
+                target.appendChild(box);
+                if (group.display === "select" && group.figures.length > 1) {
+                  // one plot with a drop-down over the figures (e.g. one per event)
+                  const select = document.createElement("select");
+                  select.className = "figure-select";
+                  group.figures.forEach(function (item, i) {
+                    const o = document.createElement("option");
+                    o.value = String(i); o.textContent = item.label; select.appendChild(o);
+                  });
+                  const div = document.createElement("div");
+                  div.className = "plot";
+                  box.appendChild(select);
+                  box.appendChild(div);
+                  select.addEventListener("change", function () { draw(div, group.figures[Number(select.value)].figure); });
+                  draw(div, group.figures[0].figure);
+                  return;
+                }
                 group.figures.forEach(function (item) {
                   const div = document.createElement("div");
                   div.className = "plot";
                   box.appendChild(div);
-                  target.appendChild(box);
                   draw(div, item.figure);
                 });
-                target.appendChild(box);
               });
             })
             .catch(function (err) { target.textContent = "Could not load the figures: " + err; });

@@ -1,0 +1,1 @@
+"""Page registrations shipped with labjoin, loaded through entry points like any other package's."""
