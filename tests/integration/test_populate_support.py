@@ -2,9 +2,10 @@
 
 The classes live at module level, undecorated, so worker processes (forked pools, Dask workers
 started with ``spawn``) can import them by name; each test binds them to its fresh schema with
-`bind`. Make calls are counted in a *side database* (a separate SQLite file): each call appends a
-row there in its own autocommitted statement, outside the make's transaction, so calls whose
-transaction rolled back (or whose worker was killed) are counted too.
+`bind`. Make calls are counted in *side tables* (one SQLite file per process, so workers never
+wait on each other there): each call appends a row in its own autocommitted statement, outside
+the make's transaction, so calls whose transaction rolled back (or whose worker was killed) are
+counted too.
 """
 
 from __future__ import annotations
@@ -27,14 +28,21 @@ HANG_ENV = "LABJOIN_POPULATE_TEST_HANG"  # "k": make of that key waits (to be ki
 FAIL_ENV = "LABJOIN_POPULATE_TEST_FAIL"  # comma-separated keys whose make raises
 
 
+_side: dict[tuple[int, str], sqlite3.Connection] = {}
+
+
 def record_call(table: str, key: dict) -> None:
-    path = os.environ.get(CALLS_ENV)
-    if not path:
+    """Append one row per make call to this process's side table (no lock shared with others)."""
+    folder = os.environ.get(CALLS_ENV)
+    if not folder:
         return
-    with sqlite3.connect(path, timeout=60, isolation_level=None) as side:
-        side.execute("INSERT INTO calls VALUES (?, ?, ?)", (table, int(key["k"]), os.getpid()))
-    # sqlite3's context manager does not close the connection
-    side.close()
+    pid = os.getpid()
+    side = _side.get((pid, folder))
+    if side is None:
+        side = _side[pid, folder] = sqlite3.connect(Path(folder) / f"calls-{pid}.sqlite", isolation_level=None)
+        side.execute("PRAGMA synchronous=OFF")
+        side.execute("CREATE TABLE IF NOT EXISTS calls (tbl TEXT, k INTEGER, pid INTEGER)")
+    side.execute("INSERT INTO calls VALUES (?, ?, ?)", (table, int(key["k"]), pid))
 
 
 class Src(dj.Manual):
@@ -149,12 +157,9 @@ def fill(n: int) -> None:
 
 @contextmanager
 def side_database(tmp_path: Path) -> Iterator[Path]:
-    """A fresh side database for counting make calls, named in the environment for workers."""
-    path = tmp_path / f"calls-{uuid.uuid4().hex[:6]}.sqlite"
-    with sqlite3.connect(path, isolation_level=None) as side:
-        side.execute("PRAGMA journal_mode=WAL")
-        side.execute("CREATE TABLE calls (tbl TEXT, k INTEGER, pid INTEGER)")
-    side.close()
+    """A fresh folder of side tables (one SQLite file per process), named in the environment."""
+    path = tmp_path / f"calls-{uuid.uuid4().hex[:6]}"
+    path.mkdir()
     old = os.environ.get(CALLS_ENV)
     os.environ[CALLS_ENV] = str(path)
     try:
@@ -166,12 +171,22 @@ def side_database(tmp_path: Path) -> Iterator[Path]:
             os.environ[CALLS_ENV] = old
 
 
+def call_rows(path: Path) -> list[tuple[str, int, int]]:
+    rows: list[tuple[str, int, int]] = []
+    for f in sorted(path.glob("calls-*.sqlite")):
+        with sqlite3.connect(f) as side:
+            rows += side.execute("SELECT tbl, k, pid FROM calls").fetchall()
+        side.close()
+    return rows
+
+
 def calls(path: Path, table: str) -> dict[int, int]:
-    """{key: number of make calls} from the side database."""
-    with sqlite3.connect(path) as side:
-        rows = side.execute("SELECT k, count(*) FROM calls WHERE tbl = ? GROUP BY k", (table,)).fetchall()
-    side.close()
-    return dict(rows)
+    """{key: number of make calls} over every process's side table."""
+    counts: dict[int, int] = {}
+    for tbl, k, _ in call_rows(path):
+        if tbl == table:
+            counts[k] = counts.get(k, 0) + 1
+    return counts
 
 
 def schema_for(backend: dj.Connection) -> Iterator[dj.Schema]:

@@ -260,8 +260,15 @@ class JobTable(FreeTable):
     def __init__(self, conn: Any, database: str) -> None:
         super().__init__(conn, f"`{database}`.`~jobs`")
         from ..schema import declare_hidden
+        from ..sql import catalog
 
-        declare_hidden(conn, database, "~jobs", JOBS_DEFINITION)
+        try:
+            declare_hidden(conn, database, "~jobs", JOBS_DEFINITION)
+        except errors.DataJointError:
+            # Workers starting together race to declare it; losing that race is fine.
+            catalog.invalidate(conn, database)
+            if "~jobs" not in catalog.load_schema(conn, database):
+                raise
 
     def _reservations(self, table_name: str) -> Reservations:
         return Reservations(self.connection, self.database, table_name)

@@ -33,6 +33,7 @@ import contextlib
 import multiprocessing as mp
 import os
 import pickle
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -99,17 +100,39 @@ def _deliver(item: KeyResult | _Raised, collect: Collect) -> None:
 
 # -- processes ----------------------------------------------------------------------------------
 _worker_runner: Runner | None = None
+_busy = False
+
+
+def _worker_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM in a pool worker (the parent terminating the pool, or a scheduler).
+
+    Idle, the worker just ends (no transaction is open, nothing is reserved). In the middle of a
+    key it raises SystemExit, so the make is rolled back and recorded, and arms SIGALRM, whose
+    default action ends the worker shortly after it has reported: a pool worker that caught the
+    signal must not wait for tasks that will never come.
+    """
+    if not _busy:
+        os._exit(128 + signum)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    raise SystemExit("SIGTERM received")
 
 
 def _init_worker(table: Any, options: PopulateOptions) -> None:
     global _worker_runner
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, _worker_sigterm)
     _worker_runner = Runner(table, options)
 
 
 def _work(key: dict[str, Any]) -> KeyResult | _Raised:
+    global _busy
     if _worker_runner is None:  # pragma: no cover - the pool always runs the initializer first
         raise errors.PopulateError("populate worker process started without its table")
-    return _run_here(_worker_runner, key)
+    _busy = True
+    try:
+        return _run_here(_worker_runner, key)
+    finally:
+        _busy = False
 
 
 def _context() -> Any:
