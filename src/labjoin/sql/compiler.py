@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
 from .. import errors
 from ..algebra import conditions as C
@@ -133,7 +133,7 @@ class Compiler:
         return f"t{next(self._counter)}"
 
     def to_select(self, state: State, names: Iterable[str]) -> sa.Select[Any]:
-        cols = [state.cols[n].label(n) for n in names]
+        cols = [_named(state.cols[n], n) for n in names]
         stmt = sa.select(*cols) if cols else sa.select(sa.literal(1).label("_one"))
         stmt = stmt.select_from(state.froms)
         if state.where:
@@ -475,6 +475,13 @@ def _cond_columns(cond: C.Cond, heading: Any) -> set[str]:
     if isinstance(cond, C.NotC):
         return _cond_columns(cond.item, heading)
     return set()
+
+
+def _named(col: ColumnElement[Any], name: str) -> ColumnElement[Any]:
+    """``col AS name``, or just ``col`` when it is a column of that name already."""
+    if isinstance(col, ColumnClause) and col.key == name:
+        return col
+    return col.label(name)
 
 
 def _total_order(items: list[tuple[str, bool]], heading: Any) -> list[tuple[str, bool]]:

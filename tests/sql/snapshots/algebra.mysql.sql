@@ -2,48 +2,48 @@
 -- python tests/sql/test_algebra_snapshots.py
 
 -- table
-SELECT t0.subject_id AS subject_id, t0.lab AS lab, t0.sex AS sex, t0.weight AS weight 
+SELECT t0.subject_id, t0.lab, t0.sex, t0.weight 
 FROM lab.subject AS t0
 -- params: ()
 
 -- restrict by dict
-SELECT t0.subject_id AS subject_id, t0.session AS session, t0.trial AS trial, t0.outcome AS outcome, t0.rt AS rt 
+SELECT t0.subject_id, t0.session, t0.trial, t0.outcome, t0.rt 
 FROM lab.trial AS t0 
 WHERE t0.outcome = %s AND t0.trial = %s
 -- params: ('hit', 3)
 
 -- restrict by NULL
-SELECT t0.subject_id AS subject_id, t0.session AS session, t0.day AS day, t0.rig AS rig 
+SELECT t0.subject_id, t0.session, t0.day, t0.rig 
 FROM lab.session AS t0 
 WHERE t0.rig IS NULL
 -- params: ()
 
 -- restrict by keys (IN list)
-SELECT t0.subject_id AS subject_id, t0.session AS session, t0.trial AS trial, t0.outcome AS outcome, t0.rt AS rt 
+SELECT t0.subject_id, t0.session, t0.trial, t0.outcome, t0.rt 
 FROM lab.trial AS t0 
 WHERE (t0.subject_id, t0.session) IN ((%s, %s), (%s, %s))
 -- params: (1, 2, 3, 1)
 
 -- restrict by OR of dicts
-SELECT t0.subject_id AS subject_id, t0.lab AS lab, t0.sex AS sex, t0.weight AS weight 
+SELECT t0.subject_id, t0.lab, t0.sex, t0.weight 
 FROM lab.subject AS t0 
 WHERE t0.sex = %s OR t0.lab = %s
 -- params: ('M', 'cortex')
 
 -- restrict by string
-SELECT t0.subject_id AS subject_id, t0.session AS session, t0.trial AS trial, t0.outcome AS outcome, t0.rt AS rt 
+SELECT t0.subject_id, t0.session, t0.trial, t0.outcome, t0.rt 
 FROM lab.trial AS t0 
 WHERE (t0.rt > %s) AND (t0.outcome = %s)
 -- params: (0.5, 'hit')
 
 -- restrict by Not and AndList
-SELECT t0.subject_id AS subject_id, t0.session AS session, t0.trial AS trial, t0.outcome AS outcome, t0.rt AS rt 
+SELECT t0.subject_id, t0.session, t0.trial, t0.outcome, t0.rt 
 FROM lab.trial AS t0 
 WHERE t0.trial != %s AND t0.rt IS NOT NULL
 -- params: (1,)
 
 -- restrict by query
-SELECT t0.subject_id AS subject_id, t0.session AS session, t0.day AS day, t0.rig AS rig 
+SELECT t0.subject_id, t0.session, t0.day, t0.rig 
 FROM lab.session AS t0 
 WHERE EXISTS (SELECT %s AS anon_1 
 FROM lab.trial AS t1 
@@ -51,7 +51,7 @@ WHERE t1.outcome = %s AND t1.subject_id = t0.subject_id AND t1.session = t0.sess
 -- params: (1, 'miss')
 
 -- antirestrict by query
-SELECT t0.subject_id AS subject_id, t0.lab AS lab, t0.sex AS sex, t0.weight AS weight 
+SELECT t0.subject_id, t0.lab, t0.sex, t0.weight 
 FROM lab.subject AS t0 
 WHERE NOT (EXISTS (SELECT %s AS anon_1 
 FROM lab.session AS t1 
@@ -59,7 +59,7 @@ WHERE t1.subject_id = t0.subject_id))
 -- params: (1,)
 
 -- restrict by query, NULL-safe
-SELECT t0.subject_id AS subject_id, t0.lab AS lab, t0.sex AS sex, t0.weight AS weight 
+SELECT t0.subject_id, t0.lab, t0.sex, t0.weight 
 FROM lab.subject AS t0 
 WHERE EXISTS (SELECT %s AS anon_1 
 FROM lab.subject AS t1 
@@ -67,7 +67,7 @@ WHERE t1.subject_id = t0.subject_id AND t1.lab <=> t0.lab)
 -- params: (1,)
 
 -- restrict by aggregation
-SELECT t0.subject_id AS subject_id, t0.lab AS lab, t0.sex AS sex, t0.weight AS weight 
+SELECT t0.subject_id, t0.lab, t0.sex, t0.weight 
 FROM lab.subject AS t0 
 WHERE EXISTS (SELECT %s AS anon_1 
 FROM (SELECT t1.subject_id AS subject_id, count(*) AS n 
@@ -76,55 +76,55 @@ WHERE (t3.n > %s) AND t3.subject_id = t0.subject_id)
 -- params: (1, 1)
 
 -- join
-SELECT t0.subject_id AS subject_id, t1.session AS session, t0.lab AS lab, t0.sex AS sex, t0.weight AS weight, t1.day AS day, t1.rig AS rig 
+SELECT t0.subject_id, t1.session, t0.lab, t0.sex, t0.weight, t1.day, t1.rig 
 FROM lab.subject AS t0 INNER JOIN lab.session AS t1 ON t0.subject_id = t1.subject_id
 -- params: ()
 
 -- join of restricted and projected
-SELECT t0.subject_id AS subject_id, t1.session AS session, t0.lab AS lab, t1.day AS d 
+SELECT t0.subject_id, t1.session, t0.lab, t1.day AS d 
 FROM lab.subject AS t0 INNER JOIN lab.session AS t1 ON t0.subject_id = t1.subject_id 
 WHERE t0.sex = %s
 -- params: ('F',)
 
 -- join across schemas
-SELECT t0.subject_id AS subject_id, t0.lab AS lab, t0.sex AS sex, t0.weight AS weight, t1.nickname AS nickname 
+SELECT t0.subject_id, t0.lab, t0.sex, t0.weight, t1.nickname 
 FROM lab.subject AS t0 INNER JOIN other.animal AS t1 ON t0.subject_id = t1.subject_id
 -- params: ()
 
 -- left join
-SELECT t0.subject_id AS subject_id, t0.session AS session, t0.day AS day, t0.rig AS rig, t1.notes AS notes 
+SELECT t0.subject_id, t0.session, t0.day, t0.rig, t1.notes 
 FROM lab.session AS t0 LEFT OUTER JOIN lab.image AS t1 ON t0.subject_id = t1.subject_id AND t0.session = t1.session
 -- params: ()
 
 -- rename primary key
-SELECT t0.session AS session, t0.subject_id AS sid 
+SELECT t0.session, t0.subject_id AS sid 
 FROM lab.session AS t0
 -- params: ()
 
 -- computed attributes
-SELECT t0.subject_id AS subject_id, t0.session AS session, t0.trial AS trial, ROUND(t0.rt * %s) AS ms, coalesce(t0.rt, %s) > %s AS late 
+SELECT t0.subject_id, t0.session, t0.trial, ROUND(t0.rt * %s) AS ms, coalesce(t0.rt, %s) > %s AS late 
 FROM lab.trial AS t0
 -- params: (1000, 0, 1)
 
 -- aggregation
-SELECT t0.subject_id AS subject_id, t0.session AS session, count(*) AS n, sum((t1.outcome = %s)) AS hits 
+SELECT t0.subject_id, t0.session, count(*) AS n, sum((t1.outcome = %s)) AS hits 
 FROM lab.session AS t0 INNER JOIN lab.trial AS t1 ON t0.subject_id = t1.subject_id AND t0.session = t1.session GROUP BY t0.subject_id, t0.session
 -- params: ('hit',)
 
 -- aggregation keeping attributes, restricted
-SELECT t2.subject_id AS subject_id, t2.sex AS sex, t2.weight AS weight, t2.last AS last 
+SELECT t2.subject_id, t2.sex, t2.weight, t2.last 
 FROM (SELECT t0.subject_id AS subject_id, t0.sex AS sex, t0.weight AS weight, max(t1.day) AS last 
 FROM lab.subject AS t0 INNER JOIN lab.session AS t1 ON t0.subject_id = t1.subject_id GROUP BY t0.subject_id, t0.sex, t0.weight) AS t2 
 WHERE t2.last > %s
 -- params: (datetime.date(2021, 1, 1),)
 
 -- aggregation keep_all_rows
-SELECT t0.subject_id AS subject_id, t0.session AS session, count(t1.rt) AS n 
+SELECT t0.subject_id, t0.session, count(t1.rt) AS n 
 FROM lab.session AS t0 LEFT OUTER JOIN lab.trial AS t1 ON t0.subject_id = t1.subject_id AND t0.session = t1.session GROUP BY t0.subject_id, t0.session
 -- params: ()
 
 -- union without secondary attributes
-SELECT t2.subject_id AS subject_id 
+SELECT t2.subject_id 
 FROM (SELECT t0.subject_id AS subject_id 
 FROM lab.subject AS t0 
 WHERE t0.sex = %s UNION SELECT t1.subject_id AS subject_id 
@@ -132,7 +132,7 @@ FROM other.animal AS t1) AS t2
 -- params: ('M',)
 
 -- union with secondary attributes
-SELECT t4.subject_id AS subject_id, t4.sex AS sex, t4.nickname AS nickname 
+SELECT t4.subject_id, t4.sex, t4.nickname 
 FROM (SELECT t0.subject_id AS subject_id, t0.sex AS sex, t1.nickname AS nickname 
 FROM lab.subject AS t0 LEFT OUTER JOIN other.animal AS t1 ON t0.subject_id = t1.subject_id UNION SELECT t2.subject_id AS subject_id, NULL AS sex, t2.nickname AS nickname 
 FROM other.animal AS t2 
@@ -142,24 +142,24 @@ WHERE t3.subject_id = t2.subject_id))) AS t4
 -- params: (1,)
 
 -- U distinct
-SELECT DISTINCT t0.sex AS sex, t0.lab AS lab 
+SELECT DISTINCT t0.sex, t0.lab 
 FROM lab.subject AS t0
 -- params: ()
 
 -- U aggregation
-SELECT t0.outcome AS outcome, count(*) AS n, avg(t0.rt) AS m 
+SELECT t0.outcome, count(*) AS n, avg(t0.rt) AS m 
 FROM lab.trial AS t0 GROUP BY t0.outcome
 -- params: ()
 
 -- U whole-table aggregation
-SELECT t1.n AS n 
+SELECT t1.n 
 FROM (SELECT count(*) AS n 
 FROM lab.trial AS t0 
 WHERE t0.rt > %s) AS t1
 -- params: (1,)
 
 -- U whole-table aggregation, aggregated again
-SELECT t3.m AS m 
+SELECT t3.m 
 FROM (SELECT count(*) AS m, count(*) AS _lj_rows 
 FROM (SELECT count(*) AS n 
 FROM lab.trial AS t0) AS t1 INNER JOIN lab.subject AS t2 ON true = 1) AS t3 
@@ -167,25 +167,25 @@ WHERE t3._lj_rows > %s
 -- params: (0,)
 
 -- U promote
-SELECT t0.subject_id AS subject_id, t0.sex AS sex, t0.lab AS lab, t0.weight AS weight 
+SELECT t0.subject_id, t0.sex, t0.lab, t0.weight 
 FROM lab.subject AS t0
 -- params: ()
 
 -- top
-SELECT t0.subject_id AS subject_id, t0.session AS session, t0.trial AS trial, t0.outcome AS outcome, t0.rt AS rt 
+SELECT t0.subject_id, t0.session, t0.trial, t0.outcome, t0.rt 
 FROM lab.trial AS t0 ORDER BY t0.rt DESC, t0.subject_id ASC, t0.session ASC, t0.trial ASC 
  LIMIT %s, %s
 -- params: (1, 3)
 
 -- top then joined
-SELECT t2.subject_id AS subject_id, t2.session AS session, t2.trial AS trial, t2.outcome AS outcome, t2.rt AS rt, t1.sex AS sex 
+SELECT t2.subject_id, t2.session, t2.trial, t2.outcome, t2.rt, t1.sex 
 FROM (SELECT t0.subject_id AS subject_id, t0.session AS session, t0.trial AS trial, t0.outcome AS outcome, t0.rt AS rt 
 FROM lab.trial AS t0 ORDER BY t0.rt DESC, t0.subject_id ASC, t0.session ASC, t0.trial ASC 
  LIMIT %s) AS t2 INNER JOIN lab.subject AS t1 ON t2.subject_id = t1.subject_id
 -- params: (3,)
 
 -- top of a top
-SELECT t1.subject_id AS subject_id, t1.session AS session, t1.trial AS trial, t1.outcome AS outcome, t1.rt AS rt 
+SELECT t1.subject_id, t1.session, t1.trial, t1.outcome, t1.rt 
 FROM (SELECT t0.subject_id AS subject_id, t0.session AS session, t0.trial AS trial, t0.outcome AS outcome, t0.rt AS rt 
 FROM lab.trial AS t0 ORDER BY t0.subject_id ASC, t0.session ASC, t0.trial ASC 
  LIMIT %s) AS t1 ORDER BY t1.rt ASC, t1.subject_id ASC, t1.session ASC, t1.trial ASC 
@@ -193,7 +193,7 @@ FROM lab.trial AS t0 ORDER BY t0.subject_id ASC, t0.session ASC, t0.trial ASC
 -- params: (5, 2)
 
 -- union of tops
-SELECT t4.subject_id AS subject_id 
+SELECT t4.subject_id 
 FROM (SELECT t1.subject_id AS subject_id 
 FROM (SELECT t0.subject_id AS subject_id 
 FROM lab.subject AS t0 ORDER BY t0.subject_id ASC 
@@ -204,7 +204,7 @@ FROM lab.subject AS t2 ORDER BY t2.subject_id DESC
 -- params: (1, 1)
 
 -- restrict by a top over a blob table
-SELECT t0.subject_id AS subject_id, t0.session AS session, t0.day AS day, t0.rig AS rig 
+SELECT t0.subject_id, t0.session, t0.day, t0.rig 
 FROM lab.session AS t0 
 WHERE EXISTS (SELECT %s AS anon_1 
 FROM (SELECT t1.subject_id AS subject_id, t1.session AS session 
@@ -214,13 +214,13 @@ WHERE t2.subject_id = t0.subject_id AND t2.session = t0.session)
 -- params: (1, 10)
 
 -- keys of a top over a blob table
-SELECT t0.subject_id AS subject_id, t0.session AS session 
+SELECT t0.subject_id, t0.session 
 FROM lab.image AS t0 ORDER BY t0.notes ASC, t0.subject_id ASC, t0.session ASC 
  LIMIT %s
 -- params: (10,)
 
 -- fetch order_by limit offset
-SELECT t1.trial AS trial, t1.rt AS rt 
+SELECT t1.trial, t1.rt 
 FROM lab.session AS t0 INNER JOIN lab.trial AS t1 ON t0.subject_id = t1.subject_id AND t0.session = t1.session ORDER BY t1.rt DESC, t0.subject_id ASC, t0.session ASC, t1.trial ASC 
  LIMIT %s, %s
 -- params: (10, 5)

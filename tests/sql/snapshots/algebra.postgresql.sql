@@ -2,48 +2,48 @@
 -- python tests/sql/test_algebra_snapshots.py
 
 -- table
-SELECT t0.subject_id AS subject_id, t0.lab AS lab, t0.sex AS sex, t0.weight AS weight 
+SELECT t0.subject_id, t0.lab, t0.sex, t0.weight 
 FROM lab.subject AS t0
 -- params: {}
 
 -- restrict by dict
-SELECT t0.subject_id AS subject_id, t0.session AS session, t0.trial AS trial, t0.outcome AS outcome, t0.rt AS rt 
+SELECT t0.subject_id, t0.session, t0.trial, t0.outcome, t0.rt 
 FROM lab.trial AS t0 
 WHERE t0.outcome = %(lj_0)s::VARCHAR AND t0.trial = %(lj_1)s::INTEGER
 -- params: {'lj_0': 'hit', 'lj_1': 3}
 
 -- restrict by NULL
-SELECT t0.subject_id AS subject_id, t0.session AS session, t0.day AS day, t0.rig AS rig 
+SELECT t0.subject_id, t0.session, t0.day, t0.rig 
 FROM lab.session AS t0 
 WHERE t0.rig IS NULL
 -- params: {}
 
 -- restrict by keys (IN list)
-SELECT t0.subject_id AS subject_id, t0.session AS session, t0.trial AS trial, t0.outcome AS outcome, t0.rt AS rt 
+SELECT t0.subject_id, t0.session, t0.trial, t0.outcome, t0.rt 
 FROM lab.trial AS t0 
 WHERE (t0.subject_id, t0.session) IN ((%(lj_0)s::INTEGER, %(lj_1)s::INTEGER), (%(lj_2)s::INTEGER, %(lj_3)s::INTEGER))
 -- params: {'lj_0': 1, 'lj_1': 2, 'lj_2': 3, 'lj_3': 1}
 
 -- restrict by OR of dicts
-SELECT t0.subject_id AS subject_id, t0.lab AS lab, t0.sex AS sex, t0.weight AS weight 
+SELECT t0.subject_id, t0.lab, t0.sex, t0.weight 
 FROM lab.subject AS t0 
 WHERE t0.sex = %(lj_0)s::VARCHAR OR t0.lab = %(lj_1)s::VARCHAR
 -- params: {'lj_0': 'M', 'lj_1': 'cortex'}
 
 -- restrict by string
-SELECT t0.subject_id AS subject_id, t0.session AS session, t0.trial AS trial, t0.outcome AS outcome, t0.rt AS rt 
+SELECT t0.subject_id, t0.session, t0.trial, t0.outcome, t0.rt 
 FROM lab.trial AS t0 
 WHERE (t0.rt > %(param_1)s) AND (t0.outcome = %(param_2)s::VARCHAR)
 -- params: {'param_1': 0.5, 'param_2': 'hit'}
 
 -- restrict by Not and AndList
-SELECT t0.subject_id AS subject_id, t0.session AS session, t0.trial AS trial, t0.outcome AS outcome, t0.rt AS rt 
+SELECT t0.subject_id, t0.session, t0.trial, t0.outcome, t0.rt 
 FROM lab.trial AS t0 
 WHERE t0.trial != %(lj_0)s::INTEGER AND t0.rt IS NOT NULL
 -- params: {'lj_0': 1}
 
 -- restrict by query
-SELECT t0.subject_id AS subject_id, t0.session AS session, t0.day AS day, t0.rig AS rig 
+SELECT t0.subject_id, t0.session, t0.day, t0.rig 
 FROM lab.session AS t0 
 WHERE EXISTS (SELECT %(param_1)s::INTEGER AS anon_1 
 FROM lab.trial AS t1 
@@ -51,7 +51,7 @@ WHERE t1.outcome = %(lj_0)s::VARCHAR AND t1.subject_id = t0.subject_id AND t1.se
 -- params: {'param_1': 1, 'lj_0': 'miss'}
 
 -- antirestrict by query
-SELECT t0.subject_id AS subject_id, t0.lab AS lab, t0.sex AS sex, t0.weight AS weight 
+SELECT t0.subject_id, t0.lab, t0.sex, t0.weight 
 FROM lab.subject AS t0 
 WHERE NOT (EXISTS (SELECT %(param_1)s::INTEGER AS anon_1 
 FROM lab.session AS t1 
@@ -59,7 +59,7 @@ WHERE t1.subject_id = t0.subject_id))
 -- params: {'param_1': 1}
 
 -- restrict by query, NULL-safe
-SELECT t0.subject_id AS subject_id, t0.lab AS lab, t0.sex AS sex, t0.weight AS weight 
+SELECT t0.subject_id, t0.lab, t0.sex, t0.weight 
 FROM lab.subject AS t0 
 WHERE EXISTS (SELECT %(param_1)s::INTEGER AS anon_1 
 FROM lab.subject AS t1 
@@ -67,7 +67,7 @@ WHERE t1.subject_id = t0.subject_id AND t1.lab IS NOT DISTINCT FROM t0.lab)
 -- params: {'param_1': 1}
 
 -- restrict by aggregation
-SELECT t0.subject_id AS subject_id, t0.lab AS lab, t0.sex AS sex, t0.weight AS weight 
+SELECT t0.subject_id, t0.lab, t0.sex, t0.weight 
 FROM lab.subject AS t0 
 WHERE EXISTS (SELECT %(param_1)s::INTEGER AS anon_1 
 FROM (SELECT t1.subject_id AS subject_id, count(*) AS n 
@@ -76,55 +76,55 @@ WHERE (t3.n > %(param_2)s::INTEGER) AND t3.subject_id = t0.subject_id)
 -- params: {'param_1': 1, 'param_2': 1}
 
 -- join
-SELECT t0.subject_id AS subject_id, t1.session AS session, t0.lab AS lab, t0.sex AS sex, t0.weight AS weight, t1.day AS day, t1.rig AS rig 
+SELECT t0.subject_id, t1.session, t0.lab, t0.sex, t0.weight, t1.day, t1.rig 
 FROM lab.subject AS t0 JOIN lab.session AS t1 ON t0.subject_id = t1.subject_id
 -- params: {}
 
 -- join of restricted and projected
-SELECT t0.subject_id AS subject_id, t1.session AS session, t0.lab AS lab, t1.day AS d 
+SELECT t0.subject_id, t1.session, t0.lab, t1.day AS d 
 FROM lab.subject AS t0 JOIN lab.session AS t1 ON t0.subject_id = t1.subject_id 
 WHERE t0.sex = %(lj_0)s::VARCHAR
 -- params: {'lj_0': 'F'}
 
 -- join across schemas
-SELECT t0.subject_id AS subject_id, t0.lab AS lab, t0.sex AS sex, t0.weight AS weight, t1.nickname AS nickname 
+SELECT t0.subject_id, t0.lab, t0.sex, t0.weight, t1.nickname 
 FROM lab.subject AS t0 JOIN other.animal AS t1 ON t0.subject_id = t1.subject_id
 -- params: {}
 
 -- left join
-SELECT t0.subject_id AS subject_id, t0.session AS session, t0.day AS day, t0.rig AS rig, t1.notes AS notes 
+SELECT t0.subject_id, t0.session, t0.day, t0.rig, t1.notes 
 FROM lab.session AS t0 LEFT OUTER JOIN lab.image AS t1 ON t0.subject_id = t1.subject_id AND t0.session = t1.session
 -- params: {}
 
 -- rename primary key
-SELECT t0.session AS session, t0.subject_id AS sid 
+SELECT t0.session, t0.subject_id AS sid 
 FROM lab.session AS t0
 -- params: {}
 
 -- computed attributes
-SELECT t0.subject_id AS subject_id, t0.session AS session, t0.trial AS trial, CAST(round(t0.rt * %(param_1)s::INTEGER) AS DOUBLE PRECISION) AS ms, coalesce(t0.rt, %(param_2)s::INTEGER) > %(param_3)s::INTEGER AS late 
+SELECT t0.subject_id, t0.session, t0.trial, CAST(round(t0.rt * %(param_1)s::INTEGER) AS DOUBLE PRECISION) AS ms, coalesce(t0.rt, %(param_2)s::INTEGER) > %(param_3)s::INTEGER AS late 
 FROM lab.trial AS t0
 -- params: {'param_1': 1000, 'param_2': 0, 'param_3': 1}
 
 -- aggregation
-SELECT t0.subject_id AS subject_id, t0.session AS session, count(*) AS n, sum(CAST((t1.outcome = %(param_1)s::VARCHAR) AS INTEGER)) AS hits 
+SELECT t0.subject_id, t0.session, count(*) AS n, sum(CAST((t1.outcome = %(param_1)s::VARCHAR) AS INTEGER)) AS hits 
 FROM lab.session AS t0 JOIN lab.trial AS t1 ON t0.subject_id = t1.subject_id AND t0.session = t1.session GROUP BY t0.subject_id, t0.session
 -- params: {'param_1': 'hit'}
 
 -- aggregation keeping attributes, restricted
-SELECT t2.subject_id AS subject_id, t2.sex AS sex, t2.weight AS weight, t2.last AS last 
+SELECT t2.subject_id, t2.sex, t2.weight, t2.last 
 FROM (SELECT t0.subject_id AS subject_id, t0.sex AS sex, t0.weight AS weight, max(t1.day) AS last 
 FROM lab.subject AS t0 JOIN lab.session AS t1 ON t0.subject_id = t1.subject_id GROUP BY t0.subject_id, t0.sex, t0.weight) AS t2 
 WHERE t2.last > %(param_1)s::DATE
 -- params: {'param_1': datetime.date(2021, 1, 1)}
 
 -- aggregation keep_all_rows
-SELECT t0.subject_id AS subject_id, t0.session AS session, count(t1.rt) AS n 
+SELECT t0.subject_id, t0.session, count(t1.rt) AS n 
 FROM lab.session AS t0 LEFT OUTER JOIN lab.trial AS t1 ON t0.subject_id = t1.subject_id AND t0.session = t1.session GROUP BY t0.subject_id, t0.session
 -- params: {}
 
 -- union without secondary attributes
-SELECT t2.subject_id AS subject_id 
+SELECT t2.subject_id 
 FROM (SELECT t0.subject_id AS subject_id 
 FROM lab.subject AS t0 
 WHERE t0.sex = %(lj_0)s::VARCHAR UNION SELECT t1.subject_id AS subject_id 
@@ -132,7 +132,7 @@ FROM other.animal AS t1) AS t2
 -- params: {'lj_0': 'M'}
 
 -- union with secondary attributes
-SELECT t4.subject_id AS subject_id, t4.sex AS sex, t4.nickname AS nickname 
+SELECT t4.subject_id, t4.sex, t4.nickname 
 FROM (SELECT t0.subject_id AS subject_id, t0.sex AS sex, t1.nickname AS nickname 
 FROM lab.subject AS t0 LEFT OUTER JOIN other.animal AS t1 ON t0.subject_id = t1.subject_id UNION SELECT t2.subject_id AS subject_id, NULL AS sex, t2.nickname AS nickname 
 FROM other.animal AS t2 
@@ -142,24 +142,24 @@ WHERE t3.subject_id = t2.subject_id))) AS t4
 -- params: {'param_1': 1}
 
 -- U distinct
-SELECT DISTINCT t0.sex AS sex, t0.lab AS lab 
+SELECT DISTINCT t0.sex, t0.lab 
 FROM lab.subject AS t0
 -- params: {}
 
 -- U aggregation
-SELECT t0.outcome AS outcome, count(*) AS n, avg(t0.rt) AS m 
+SELECT t0.outcome, count(*) AS n, avg(t0.rt) AS m 
 FROM lab.trial AS t0 GROUP BY t0.outcome
 -- params: {}
 
 -- U whole-table aggregation
-SELECT t1.n AS n 
+SELECT t1.n 
 FROM (SELECT count(*) AS n 
 FROM lab.trial AS t0 
 WHERE t0.rt > %(param_1)s::INTEGER) AS t1
 -- params: {'param_1': 1}
 
 -- U whole-table aggregation, aggregated again
-SELECT t3.m AS m 
+SELECT t3.m 
 FROM (SELECT count(*) AS m, count(*) AS _lj_rows 
 FROM (SELECT count(*) AS n 
 FROM lab.trial AS t0) AS t1 JOIN lab.subject AS t2 ON true) AS t3 
@@ -167,25 +167,25 @@ WHERE t3._lj_rows > %(lj_rows_1)s::INTEGER
 -- params: {'lj_rows_1': 0}
 
 -- U promote
-SELECT t0.subject_id AS subject_id, t0.sex AS sex, t0.lab AS lab, t0.weight AS weight 
+SELECT t0.subject_id, t0.sex, t0.lab, t0.weight 
 FROM lab.subject AS t0
 -- params: {}
 
 -- top
-SELECT t0.subject_id AS subject_id, t0.session AS session, t0.trial AS trial, t0.outcome AS outcome, t0.rt AS rt 
+SELECT t0.subject_id, t0.session, t0.trial, t0.outcome, t0.rt 
 FROM lab.trial AS t0 ORDER BY t0.rt DESC NULLS LAST, t0.subject_id ASC, t0.session ASC, t0.trial ASC 
  LIMIT %(param_1)s::INTEGER OFFSET %(param_2)s::INTEGER
 -- params: {'param_1': 3, 'param_2': 1}
 
 -- top then joined
-SELECT t2.subject_id AS subject_id, t2.session AS session, t2.trial AS trial, t2.outcome AS outcome, t2.rt AS rt, t1.sex AS sex 
+SELECT t2.subject_id, t2.session, t2.trial, t2.outcome, t2.rt, t1.sex 
 FROM (SELECT t0.subject_id AS subject_id, t0.session AS session, t0.trial AS trial, t0.outcome AS outcome, t0.rt AS rt 
 FROM lab.trial AS t0 ORDER BY t0.rt DESC NULLS LAST, t0.subject_id ASC, t0.session ASC, t0.trial ASC 
  LIMIT %(param_1)s::INTEGER) AS t2 JOIN lab.subject AS t1 ON t2.subject_id = t1.subject_id
 -- params: {'param_1': 3}
 
 -- top of a top
-SELECT t1.subject_id AS subject_id, t1.session AS session, t1.trial AS trial, t1.outcome AS outcome, t1.rt AS rt 
+SELECT t1.subject_id, t1.session, t1.trial, t1.outcome, t1.rt 
 FROM (SELECT t0.subject_id AS subject_id, t0.session AS session, t0.trial AS trial, t0.outcome AS outcome, t0.rt AS rt 
 FROM lab.trial AS t0 ORDER BY t0.subject_id ASC, t0.session ASC, t0.trial ASC 
  LIMIT %(param_1)s::INTEGER) AS t1 ORDER BY t1.rt ASC NULLS FIRST, t1.subject_id ASC, t1.session ASC, t1.trial ASC 
@@ -193,7 +193,7 @@ FROM lab.trial AS t0 ORDER BY t0.subject_id ASC, t0.session ASC, t0.trial ASC
 -- params: {'param_1': 5, 'param_2': 2}
 
 -- union of tops
-SELECT t4.subject_id AS subject_id 
+SELECT t4.subject_id 
 FROM (SELECT t1.subject_id AS subject_id 
 FROM (SELECT t0.subject_id AS subject_id 
 FROM lab.subject AS t0 ORDER BY t0.subject_id ASC 
@@ -204,7 +204,7 @@ FROM lab.subject AS t2 ORDER BY t2.subject_id DESC
 -- params: {'param_1': 1, 'param_2': 1}
 
 -- restrict by a top over a blob table
-SELECT t0.subject_id AS subject_id, t0.session AS session, t0.day AS day, t0.rig AS rig 
+SELECT t0.subject_id, t0.session, t0.day, t0.rig 
 FROM lab.session AS t0 
 WHERE EXISTS (SELECT %(param_1)s::INTEGER AS anon_1 
 FROM (SELECT t1.subject_id AS subject_id, t1.session AS session 
@@ -214,13 +214,13 @@ WHERE t2.subject_id = t0.subject_id AND t2.session = t0.session)
 -- params: {'param_1': 1, 'param_2': 10}
 
 -- keys of a top over a blob table
-SELECT t0.subject_id AS subject_id, t0.session AS session 
+SELECT t0.subject_id, t0.session 
 FROM lab.image AS t0 ORDER BY t0.notes ASC, t0.subject_id ASC, t0.session ASC 
  LIMIT %(param_1)s::INTEGER
 -- params: {'param_1': 10}
 
 -- fetch order_by limit offset
-SELECT t1.trial AS trial, t1.rt AS rt 
+SELECT t1.trial, t1.rt 
 FROM lab.session AS t0 JOIN lab.trial AS t1 ON t0.subject_id = t1.subject_id AND t0.session = t1.session ORDER BY t1.rt DESC NULLS LAST, t0.subject_id ASC, t0.session ASC, t1.trial ASC 
  LIMIT %(param_1)s::INTEGER OFFSET %(param_2)s::INTEGER
 -- params: {'param_1': 5, 'param_2': 10}
