@@ -380,7 +380,7 @@ def test_failed_change_leaves_the_table_as_it_was(make_schema, backend) -> None:
 
 def test_mysql_failure_part_way_lists_what_ran(make_schema, backend) -> None:
     from labjoin.migrate import apply_plan, plan_alter
-    from labjoin.migrate.sql_server import Statement
+    from labjoin.migrate.statements import Statement
 
     p = pipeline(make_schema())
     redefine(p.Subject, SUBJECT + "age=3: int\n")

@@ -11,9 +11,8 @@ import click
 
 from . import (
     admin_cmd,
-    alter_cmd,
     browse,
-    bundle_cmds,
+    change_cmds,
     config_cmd,
     gc_cmd,
     populate_cmds,
@@ -37,9 +36,9 @@ cli.add_command(browse.tables)
 cli.add_command(browse.describe)
 cli.add_command(browse.diagram)
 cli.add_command(browse.shell)
-cli.add_command(alter_cmd.alter)
-cli.add_command(bundle_cmds.export_cmd)
-cli.add_command(bundle_cmds.import_cmd)
+cli.add_command(change_cmds.alter)
+cli.add_command(change_cmds.export_cmd)
+cli.add_command(change_cmds.import_cmd)
 cli.add_command(config_cmd.config)
 cli.add_command(admin_cmd.admin)
 cli.add_command(demo)

@@ -31,7 +31,7 @@ from ..heading.introspect import heading_from_catalog
 from ..migrate.state import declaration_from_catalog
 from ..sql import catalog
 from .externals import handler as external_handler
-from .transfer import CHUNK, convert_rows, fetch_by_keys, insert_rows
+from .load import CHUNK, convert_rows, fetch_by_keys, insert_rows
 
 __all__ = ["BUNDLE_INFO", "ExportReport", "export"]
 

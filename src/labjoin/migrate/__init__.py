@@ -7,7 +7,7 @@
 primary-key change into dependent tables, counts what the change does to existing rows
 (``plan.py``), shows the plan and asks under safemode, and applies it: in one transaction on
 PostgreSQL, by rebuilding tables inside one transaction on SQLite, statement by statement on
-MySQL (``apply.py``). Changes that lose data need ``force=True``. See docs/alter.md.
+MySQL (``plan.py``). Changes that lose data need ``force=True``. See docs/alter.md.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import errors
-from .apply import apply_plan
 from .diff import Fill, TableChange, table_changes
-from .plan import Plan, make_plan
+from .plan import Plan, apply_plan, make_plan
 from .state import declaration_from_catalog, table_state
 
 __all__ = ["Fill", "Plan", "TableChange", "alter", "apply_plan", "declaration_from_catalog", "make_plan",

@@ -5,7 +5,7 @@ starts with ``{old_name}`` renames ``old_name``), compares it with the catalog, 
 change is one labjoin can make, and follows a primary-key change down to every dependent table
 whose foreign keys copy that key. The result is one :class:`TableChange` per table, parents
 first: the old and new declaration, the column renames, and how existing rows get values for
-new columns. Turning that into SQL is the job of ``sql_server.py`` and ``sqlite.py``.
+new columns. Turning that into SQL is the job of ``statements.py``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""ALTER statements for PostgreSQL and MySQL from a list of table changes.
+"""The statements of an alter plan, per backend, and the value conversions they need.
 
-Order, for every table in the plan:
+**PostgreSQL and MySQL** (:func:`server_statements`). For every table in the plan:
 
 1. drop the foreign keys that change or go (all tables first: a key column cannot be retyped
    or a primary key replaced while another table's foreign key points at it);
@@ -8,24 +8,159 @@ Order, for every table in the plan:
    drop and add indexes, add its foreign keys (the parents are final by then), comments.
 
 PostgreSQL runs the whole list in one transaction. MySQL commits every DDL statement, so each
-table's change is one ``ALTER TABLE`` (atomic by itself); see ``apply.py`` for what a failure
+table's change is one ``ALTER TABLE`` (atomic by itself); see ``plan.py`` for what a failure
 part-way leaves.
+
+**SQLite** (:func:`sqlite_statements`) can rename and add columns in place but cannot change a
+type, a primary key, a foreign key or a check constraint. So every changed table is rebuilt, as
+SQLite's documented 12-step ALTER TABLE procedure says (https://sqlite.org/lang_altertable.html,
+"Making Other Kinds Of Table Schema Changes"):
+
+1. ``PRAGMA foreign_keys=OFF`` (outside the transaction; ``plan.py`` does it);
+2. begin a transaction;
+3-4. create the new table under a temporary name, in the new form;
+5. ``INSERT INTO new SELECT ... FROM old`` (renamed, converted and filled columns);
+6. drop the old table;
+7. rename the new table to the old name (never the old table away: foreign keys in other
+   tables name the table, and must keep pointing at the new one);
+8. recreate the indexes (and triggers);
+10. ``PRAGMA foreign_key_check``: any row that no longer has its parent aborts the change;
+11. commit; 12. ``PRAGMA foreign_keys=ON``.
+
+labjoin's SQLite metadata tables (declared types and comments, the definition text) are
+rewritten in the same transaction, so they always describe the tables as they are.
+
+**Values** (:func:`loss_condition`, :func:`convert_expr`): which existing values a retype would
+cut, round or refuse, and the expression that converts an old value to the new type; with
+``force`` strings are cut to the new length instead of failing.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .. import errors
 from ..definition import Default
 from ..heading.codecs import encoder
 from ..heading.heading import Attribute
-from ..sql.ddl import _checks, _column_sql, _index_name, column_comment, sql_literal, sql_type
-from .convert import convert_expr, mysql_prepare
-from .diff import TableChange, attr_differences, key_touched
+from ..sql.ddl import (
+    META_COLUMNS,
+    META_TABLES,
+    _checks,
+    _column_sql,
+    _index_name,
+    column_comment,
+    create_table_sql,
+    sql_literal,
+    sql_type,
+    sqlite_metadata_rows,
+)
+from .diff import TableChange, attr_differences, key_touched, widens
 from .state import fk_identity, implicit_fk_indexes, is_tracked
 
-__all__ = ["Statement", "default_sql", "rebuilt_fks", "server_statements"]
+__all__ = ["TEMP_SCHEMA", "Statement", "convert_expr", "default_sql", "loss_condition", "mysql_prepare",
+           "rebuilt_fks", "server_statements", "sqlite_statements"]
+
+
+def _length_fn(backend: str) -> str:
+    return "char_length" if backend == "mysql" else "length"
+
+
+def loss_condition(backend: Any, col: str, old: Attribute, new: Attribute) -> tuple[str, tuple[Any, ...]] | None:
+    """(SQL condition, parameters) true for rows whose ``col`` value does not fit ``new``.
+
+    None when the new type holds every value of the old one. When no exact test exists the
+    condition is ``col IS NOT NULL``: any stored value counts as at risk.
+    """
+    if widens(old, new) or old.type is None or new.type is None:
+        return None
+    name = backend.name
+    q = backend.qident(col)
+    ph = "?" if name == "sqlite" else "%s"
+    o, n = old.type, new.type
+    oc, nc = o.category.name, n.category.name
+    strings = ("CHAR", "VARCHAR", "TEXT", "ENUM")
+    if oc in strings and nc in ("CHAR", "VARCHAR"):
+        return f"{_length_fn(name)}({q}) > {ph}", (int(n.length or 0),)
+    if oc in strings and nc == "TEXT":
+        return None
+    if nc == "ENUM" and oc in strings:
+        return f"{q} NOT IN ({', '.join([ph] * len(n.values))})", tuple(n.values)
+    numeric = ("INTEGER", "FLOAT", "DECIMAL", "BOOL")
+    if oc in numeric and nc == "INTEGER":
+        lo, hi = n.int_range or (0, 0)
+        cond = f"{q} < {ph} OR {q} > {ph}"
+        if oc in ("FLOAT", "DECIMAL"):
+            cond += f" OR {q} <> round({q})"
+        return cond, (lo, hi)
+    if oc in numeric and nc == "DECIMAL":
+        bound = 10 ** (int(n.precision or 0) - int(n.scale or 0))
+        return f"abs({q}) >= {ph} OR {q} <> round({q}, {int(n.scale or 0)})", (bound,)
+    if oc in ("INTEGER",) and nc == "BOOL":
+        return f"{q} NOT IN (0, 1)", ()
+    if oc in ("BLOB", "BYTES", "ATTACH") and oc == nc and name == "mysql":
+        limit = {"tiny": 255, "": 65535, "medium": 16777215}.get(n.blob_size or "long")
+        return (f"length({q}) > {ph}", (limit,)) if limit else None
+    return f"{q} IS NOT NULL", ()
+
+
+def convert_expr(backend: Any, col: str, old: Attribute, new: Attribute, *, schema: str,
+                 force: bool) -> str:
+    """The SQL expression of ``old``'s column ``col`` converted to ``new``'s type.
+
+    SQLite: the SELECT expression that fills the rebuilt table. PostgreSQL: the ``USING``
+    expression of ``ALTER COLUMN ... TYPE``. MySQL converts in ``MODIFY`` itself (see
+    :func:`mysql_prepare`) and gets the bare column.
+    """
+    q = backend.qident(col)
+    if old.type is None or new.type is None:
+        return q
+    oc, nc = old.type.category.name, new.type.category.name
+    name = backend.name
+    cut = force and nc in ("CHAR", "VARCHAR") and oc in ("CHAR", "VARCHAR", "TEXT", "ENUM") and not widens(old, new)
+    if name == "sqlite":
+        if cut:
+            return f"substr({q}, 1, {int(new.type.length or 0)})"
+        if oc == "DATE" and nc in ("DATETIME", "TIMESTAMP"):
+            return f"{q} || ' 00:00:00'"
+        if oc in ("DATETIME", "TIMESTAMP") and nc == "DATE":
+            return f"substr({q}, 1, 10)"
+        if oc in ("FLOAT", "DECIMAL") and nc in ("INTEGER", "BOOL"):
+            return f"CAST(round({q}) AS INTEGER)"
+        if oc == "FLOAT" and nc == "DECIMAL":
+            return f"round({q}, {int(new.type.scale or 0)})"
+        if oc in ("INTEGER", "BOOL") and nc in ("FLOAT", "DECIMAL"):
+            return f"CAST({q} AS REAL)"
+        if nc in ("CHAR", "VARCHAR", "TEXT", "ENUM") and oc not in ("CHAR", "VARCHAR", "TEXT", "ENUM"):
+            return f"CAST({q} AS TEXT)"
+        return q
+    if name == "postgresql":
+        target = sql_type(new, backend, schema=schema)
+        if cut:
+            return f"left({q}, {int(new.type.length or 0)})::{target}"
+        if oc == "INTEGER" and nc == "BOOL":
+            return f"{q} <> 0"
+        return f"{q}::{target}"
+    return q
+
+
+def mysql_prepare(backend: Any, table_sql: str, col: str, old: Attribute, new: Attribute,
+                  force: bool) -> list[str]:
+    """UPDATE statements that make a forced narrowing pass MySQL's strict mode."""
+    if not force or old.type is None or new.type is None or widens(old, new):
+        return []
+    q = backend.qident(col)
+    oc, nc = old.type.category.name, new.type.category.name
+    if nc in ("CHAR", "VARCHAR") and oc in ("CHAR", "VARCHAR", "TEXT", "ENUM"):
+        n = int(new.type.length or 0)
+        return [f"UPDATE {table_sql} SET {q} = LEFT({q}, {n}) WHERE CHAR_LENGTH({q}) > {n}"]
+    if oc in ("DATETIME", "TIMESTAMP") and nc == "DATE":
+        return [f"UPDATE {table_sql} SET {q} = DATE({q}) WHERE {q} <> DATE({q})"]
+    if oc in ("FLOAT", "DECIMAL") and nc == "INTEGER":
+        return [f"UPDATE {table_sql} SET {q} = ROUND({q}) WHERE {q} <> ROUND({q})"]
+    return []
 
 
 @dataclass(frozen=True)
@@ -165,7 +300,7 @@ def _postgresql(b: Any, tc: TableChange, fk_adds: list[Any], force: bool) -> lis
                 out.append(f"ALTER TABLE {t} ALTER COLUMN {c} DROP DEFAULT")
             for check in tc.state.checks.get(old.name, []):
                 out.append(f"ALTER TABLE {t} DROP CONSTRAINT {q(check)}")
-            collate = f' COLLATE "{schema}"."labjoin_ci"' if new.is_string else ""
+            collate = _collate_clause(new, b, schema)
             using = convert_expr(b, new.name, old, new, schema=schema, force=force)
             out.append(f"ALTER TABLE {t} ALTER COLUMN {c} TYPE {sql_type(new, b, schema=schema)}{collate} "
                        f"USING {using}")
@@ -195,6 +330,15 @@ def _postgresql(b: Any, tc: TableChange, fk_adds: list[Any], force: bool) -> lis
     if tc.new.comment != tc.old.comment:
         out.append(f"COMMENT ON TABLE {t} IS " + sql_literal(tc.new.comment, b))
     return [s if isinstance(s, Statement) else Statement(s, (), t) for s in out]
+
+
+def _collate_clause(a: Attribute, b: Any, schema: str) -> str:
+    """`` COLLATE <name>`` as CREATE TABLE gives the column (PostgreSQL strings), else ``""``.
+
+    Read from the DDL's own column text so that it names the collation the DDL uses.
+    """
+    m = re.search(r' COLLATE ("[^"]+"\."[^"]+"|"[^"]+"|\S+)', _column_sql(a, b, schema))
+    return f" COLLATE {m.group(1)}" if m else ""
 
 
 def default_sql(a: Attribute, b: Any) -> str | None:
@@ -264,3 +408,66 @@ def _mysql(b: Any, tc: TableChange, fk_adds: list[Any], force: bool) -> list[Sta
         clauses.append("COMMENT = " + sql_literal(tc.new.comment, b))
     main = [Statement(f"ALTER TABLE {t}\n  " + ",\n  ".join(clauses), (), t)] if clauses else []
     return before + main + after
+
+
+TEMP_SCHEMA = "~labjoin_alter"
+
+
+def _select_expr(b: Any, tc: TableChange, a: Any, force: bool) -> tuple[str, tuple[Any, ...]]:
+    """The SELECT expression (and its parameters) that gives existing rows their value of ``a``."""
+    old = tc.old_attr(a.name)
+    if old is not None:
+        expr = convert_expr(b, old.name, old, a, schema=tc.new.schema, force=force)
+        if old.nullable and not a.nullable and a.default is not None and a.default.kind == "literal":
+            return f"coalesce({expr}, ?)", (encoder(a, "sqlite")(a.default.value),)
+        return expr, ()
+    fill = tc.fills.get(a.name)
+    if fill is None or fill.value is None:
+        dflt = default_sql(a, b)
+        return (dflt if dflt is not None and fill is not None and not fill.null_with else "NULL"), ()
+    value = encoder(a, "sqlite")(fill.value)
+    if fill.null_with:
+        cond = " OR ".join(f"{b.qident(c)} IS NULL" for c in _old_names(tc, fill.null_with))
+        return f"CASE WHEN {cond} THEN NULL ELSE ? END", (value,)
+    return "?", (value,)
+
+
+def _old_names(tc: TableChange, names: tuple[str, ...]) -> list[str]:
+    return [tc.old_name(n) or n for n in names]
+
+
+def sqlite_statements(conn: Any, changes: list[TableChange], force: bool) -> list[Statement]:
+    """The statements that rebuild every changed table (run with foreign keys off, in one transaction)."""
+    b = conn.backend
+    out: list[Statement] = []
+    for tc in changes:
+        schema, table = tc.new.schema, tc.new.table
+        full = b.qtable(schema, table)
+        tmp = b.qtable(TEMP_SCHEMA, f"{schema}.{table}")
+        create = create_table_sql(b, tc.new)
+        head = f"CREATE TABLE IF NOT EXISTS {full} ("
+        if not create[0].startswith(head):
+            raise errors.MigrationError(f"Unexpected CREATE TABLE statement for {full}: {create[0][:80]}")
+        # the new table under a temporary name; every reference inside it (the schema's tracking
+        # tables, parents) stays as the declaration has it
+        out.append(Statement(f"CREATE TABLE {tmp} (" + create[0][len(head):], (), full))
+        cols, exprs, params = [], [], []
+        for a in tc.new.attributes:
+            expr, p = _select_expr(b, tc, a, force)
+            cols.append(b.qident(a.name))
+            exprs.append(expr if expr == b.qident(a.name) else f"{expr} AS {b.qident(a.name)}")
+            params.extend(p)
+        out.append(Statement(f"INSERT INTO {tmp} ({', '.join(cols)})\n  SELECT {', '.join(exprs)} FROM {full}",
+                             tuple(params), full))
+        out.append(Statement(f"DROP TABLE {full}", (), full))
+        out.append(Statement(f"ALTER TABLE {tmp} RENAME TO {b.qident(f'{schema}.{table}')}", (), full))
+        out.extend(Statement(s, (), full) for s in create[1:])
+        decl = replace(tc.new, definition=tc.definition if tc.definition is not None else tc.old.definition)
+        trow, crows = sqlite_metadata_rows(decl, b)
+        note = f"-- labjoin metadata of {full}: declared types, comments and definition rewritten"
+        out.append(Statement(f'DELETE FROM "{META_COLUMNS}" WHERE schema_name = ? AND table_name = ?',
+                             (schema, table), full, note))
+        out.extend(Statement(f'INSERT INTO "{META_COLUMNS}" VALUES (?, ?, ?, ?)', row, full, note)
+                   for row in crows)
+        out.append(Statement(f'INSERT OR REPLACE INTO "{META_TABLES}" VALUES (?, ?, ?, ?)', trow, full, note))
+    return out
