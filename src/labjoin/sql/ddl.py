@@ -21,6 +21,11 @@ from .dialects import Backend
 __all__ = ["Declaration", "ForeignKey", "column_comment", "create_table_sql", "sql_literal", "sql_type"]
 
 CI_COLLATION = "labjoin_ci"
+#: PostgreSQL: the schema holding the one case-insensitive collation of the database. Two
+#: collations of the same name in two schemas are different collations to PostgreSQL, and
+#: comparing string columns that carry them (any cross-schema join on a string key) fails with
+#: "could not determine which collation to use", so every schema's columns use this one.
+CI_COLLATION_SCHEMA = "public"
 META_TABLES = "~labjoin_tables"
 META_COLUMNS = "~labjoin_columns"
 META_SCHEMAS = "~labjoin_schemas"
@@ -232,7 +237,7 @@ def _column_sql(a: Attribute, backend: Backend, schema: str) -> str:
     if a.is_string and backend.name == "sqlite":
         parts.append("COLLATE NOCASE")
     elif a.is_string and backend.name == "postgresql":
-        parts.append(f'COLLATE "{schema}"."{CI_COLLATION}"')
+        parts.append(f"COLLATE {ci_collation_sql()}")
     parts.append("NULL" if a.nullable else "NOT NULL")
     d = a.default
     if d is not None and d.kind != "null":
@@ -281,6 +286,17 @@ def tracking_references(d: Declaration) -> list[tuple[str, str]]:
             if a.type is not None and a.type.store and a.type.codec is None]
 
 
+def ci_collation_sql() -> str:
+    """The qualified name of PostgreSQL's case-insensitive collation (see `CI_COLLATION_SCHEMA`)."""
+    return f'"{CI_COLLATION_SCHEMA}"."{CI_COLLATION}"'
+
+
+def create_ci_collation_sql() -> str:
+    """``CREATE COLLATION IF NOT EXISTS`` of PostgreSQL's case-insensitive collation."""
+    return (f"CREATE COLLATION IF NOT EXISTS {ci_collation_sql()} "
+            "(provider = icu, locale = 'und-u-ks-level2', deterministic = false)")
+
+
 def create_table_sql(backend: Backend, d: Declaration) -> list[str]:
     """The statements that create ``d`` (table, indexes, comments, metadata rows)."""
     q = backend.qident
@@ -309,6 +325,8 @@ def create_table_sql(backend: Backend, d: Declaration) -> list[str]:
             lines.append(("UNIQUE INDEX" if unique else "INDEX") + " (" + ", ".join(q(c) for c in cols) + ")")
     body = ",\n".join(lines)
     stmts = []
+    if backend.name == "postgresql" and any(a.is_string for a in d.attributes):
+        stmts.append(create_ci_collation_sql())
     if backend.name == "mysql":
         stmts.append(f"CREATE TABLE IF NOT EXISTS {full} (\n{body}\n) ENGINE=InnoDB, COMMENT "
                      + sql_literal(d.comment, backend))
