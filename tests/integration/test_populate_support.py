@@ -31,6 +31,11 @@ FAIL_ENV = "LABJOIN_POPULATE_TEST_FAIL"  # comma-separated keys whose make raise
 _side: dict[tuple[int, str], sqlite3.Connection] = {}
 
 
+def set_env(name: str, value: str) -> None:
+    """Set an environment variable in this process (sent to already running Dask workers)."""
+    os.environ[name] = value
+
+
 def record_call(table: str, key: dict) -> None:
     """Append one row per make call to this process's side table (no lock shared with others)."""
     folder = os.environ.get(CALLS_ENV)

@@ -169,7 +169,12 @@ _remote_runners: dict[Any, Runner] = {}
 
 
 def _bind(spec: _TableSpec) -> Any:
-    """The table in this (remote) process, with its schema activated here if it is not."""
+    """The table in this (remote) process, bound to the caller's database.
+
+    A class whose schema is active here on that database is used as it is. Otherwise its schema is
+    activated here (nothing is declared), for the class and for the tables of its module that
+    were unbound or bound to the same other database (their ``make`` refers to them by name).
+    """
     cls = spec.cls
     if cls.database == spec.database and getattr(cls, "_connection", None) is not None:
         return cls()
@@ -177,18 +182,14 @@ def _bind(spec: _TableSpec) -> Any:
     from ..schema import Schema
     from ..tables.tiers import Part, UserTable
 
+    previous = cls.database
     schema = Schema(spec.database, connection=Connection(spec.url), create_schema=False, create_tables=False)
     module = sys.modules.get(cls.__module__)
     peers = list(vars(module).values()) if module is not None else []
     for obj in [*peers, cls]:
         if (isinstance(obj, type) and issubclass(obj, UserTable) and not issubclass(obj, Part)
-                and obj.database is None and getattr(obj, "definition", None) is not None):
+                and obj.database in (None, previous) and getattr(obj, "definition", None) is not None):
             schema(obj)
-    if cls.database != spec.database:
-        raise errors.PopulateError(
-            f"{cls.__name__} is bound to schema `{cls.database}` in the worker process but populate runs on "
-            f"`{spec.database}`: configure the workers with the same database as the caller."
-        )
     return cls()
 
 
