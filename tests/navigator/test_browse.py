@@ -67,6 +67,24 @@ def test_table_page_pages_with_totals_and_links(member) -> None:
     assert row_url.startswith(f"/schemas/{S['behavior']}/TrialSet.Trial/row?subject_uuid=")
 
 
+def test_counts_stop_at_the_limit_unless_asked_for_all(client_factory, shared_url) -> None:
+    c = client_factory(shared_url, "max", count_limit=100)
+    url = f"/api/schemas/{S['behavior']}/TrialSet.Trial"
+    data = json_of(c.get(url + "?_size=50&_page=2"))
+    assert (data["total"], data["total_exact"], data["pages"]) == (100, False, None)
+    assert data["next_url"] and "_count=exact" in data["count_url"]
+    assert "more than <b>100</b> rows" in c.get(url[4:]).text
+    exact = json_of(c.get(url + "?_count=exact"))
+    assert (exact["total"], exact["total_exact"]) == (N_TRIALS_TOTAL, True)
+    last = json_of(c.get(url + f"?_size=50&_page={N_TRIALS_TOTAL // 50}"))
+    assert last["next_url"] is None and len(last["rows"]) == 50
+    small = json_of(c.get(url + "?trial_id=1"))
+    assert (small["total"], small["total_exact"]) == (30, True)
+    assert c.get(url + "?_count=roughly").status_code == 400
+    mice = json_of(client_factory(shared_url, "max", count_limit=3).get("/api/lab/mice"))
+    assert (mice["total"], mice["total_exact"], mice["pages"]) == (3, False, None) and mice["next_url"]
+
+
 def test_table_page_sorts_ascending_and_descending_with_the_key_as_tie_breaker(member) -> None:
     url = f"/api/schemas/{S['behavior']}/TrialSet.Trial?_size=20"
     asc = json_of(member.get(url + "&_sort=trial_rt"))["rows"]

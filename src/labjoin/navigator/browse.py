@@ -13,11 +13,11 @@ from .. import errors
 from ..graph.dependencies import class_name_of
 from ..sql import catalog
 from .db import Tables
-from .filters import OPERATORS, TableQuery, compile_filters, sort_order
+from .filters import OPERATORS, TableQuery, compile_filters, count_rows, sort_order
 from .urls import Urls
 from .values import parse_key, preview, to_json
 
-__all__ = ["attribute_info", "row_page", "schema_page", "schemas_page", "table_page"]
+__all__ = ["attribute_info", "diagram_svg", "row_page", "schema_page", "schemas_page", "table_page"]
 
 TIER_ORDER = ("Lookup", "Manual", "Imported", "Computed", "Part")
 _INPUTS = {"INTEGER": "number", "FLOAT": "number", "DECIMAL": "number", "YEAR": "number", "DATE": "date",
@@ -60,7 +60,10 @@ def schemas_page(db: Tables, urls: Urls) -> dict[str, Any]:
     return {"schemas": out}
 
 
-def _diagram_svg(db: Tables, schema: str, urls: Urls) -> str | None:
+def diagram_svg(db: Tables, schema: str, urls: Urls) -> str | None:
+    """The schema's diagram as SVG, each table linking to its page (None for a schema with no tables)."""
+    if not db.has_schema(schema):
+        raise errors.MissingSchemaError(f"Schema `{schema}` does not exist in this database.")
     conn = db.conn
     key = ("navigator.svg", schema)  # cleared with the schema's catalog entries after DDL
     cache = conn._catalog_cache
@@ -81,8 +84,10 @@ def _diagram_svg(db: Tables, schema: str, urls: Urls) -> str | None:
     return svg
 
 
-def schema_page(db: Tables, schema: str, urls: Urls, *, diagram: bool = True) -> dict[str, Any]:
-    """The tables of ``schema`` grouped by tier, with row counts, and its diagram."""
+def schema_page(db: Tables, schema: str, urls: Urls, *, diagram: bool = True,
+                count_limit: int | None = None) -> dict[str, Any]:
+    """The tables of ``schema`` grouped by tier, with row counts (up to ``count_limit``: beyond
+    it ``rows_exact`` is false), and its diagram."""
     if not db.has_schema(schema):
         raise errors.MissingSchemaError(f"Schema `{schema}` does not exist in this database.")
     conn = db.conn
@@ -92,14 +97,15 @@ def schema_page(db: Tables, schema: str, urls: Urls, *, diagram: bool = True) ->
         ref = db.ref(schema, name)
         t = ref.free(conn)
         tier = t.tier if t.tier in groups else "Manual"
+        rows, exact = count_rows(t, count_limit)
         groups[tier].append({
             "name": ref.class_name, "table_name": name, "tier": tier, "comment": infos[name].comment,
-            "rows": len(t), "url": urls.table(schema, ref.class_name),
+            "rows": rows, "rows_exact": exact, "url": urls.table(schema, ref.class_name),
         })
     return {
         "schema": schema,
         "tiers": [{"tier": tier, "tables": rows} for tier, rows in groups.items() if rows],
-        "diagram_svg": _diagram_svg(db, schema, urls) if diagram else None,
+        "diagram_svg": diagram_svg(db, schema, urls) if diagram else None,
         "diagram_url": urls.diagram(schema),
         "jobs_url": urls.jobs(schema),
         "has_jobs": "~jobs" in infos,
@@ -124,21 +130,28 @@ def _relatives(db: Tables, table: Any, urls: Urls) -> dict[str, list[dict[str, A
     return out
 
 
-def table_page(db: Tables, schema: str, name: str, q: TableQuery, urls: Urls) -> dict[str, Any]:
-    """One page of the filtered, sorted rows of a table, with its heading and relatives."""
+def table_page(db: Tables, schema: str, name: str, q: TableQuery, urls: Urls, *,
+               count_limit: int | None = None) -> dict[str, Any]:
+    """One page of the filtered, sorted rows of a table, with its heading and relatives.
+
+    The rows are counted up to ``count_limit`` (all of them with ``_count=exact``); beyond it,
+    ``total_exact`` is false and the pager only knows whether a next page exists.
+    """
     ref = db.ref(schema, name)
     table = ref.free(db.conn)
     heading = table.heading
     restricted = table & compile_filters(heading, q.filters, q.combine)
-    total = len(restricted)
+    total, exact = count_rows(restricted, None if q.exact_count else count_limit)
     pk = heading.primary_key
     if q.columns:
         shown = list(dict.fromkeys([*pk, *q.columns]))
     else:
         shown = [n for n in heading.names if not heading[n].is_blob]
     rows = restricted.fetch(*shown, as_dict=True, order_by=sort_order(heading, q.sort),
-                            limit=q.size, offset=q.offset) if shown else []
-    pages = max(1, -(-total // q.size))
+                            limit=q.size + 1, offset=q.offset) if shown else []
+    has_next = len(rows) > q.size
+    rows = rows[:q.size]
+    pages = max(1, -(-total // q.size)) if exact else None
     out_rows = [{"key": to_json({k: r[k] for k in pk}), "url": urls.row(schema, ref.class_name, {k: r[k] for k in pk}),
                  "values": {n: to_json(r[n]) for n in shown}} for r in rows]
     base = urls.table(schema, ref.class_name)
@@ -150,8 +163,9 @@ def table_page(db: Tables, schema: str, name: str, q: TableQuery, urls: Urls) ->
         "filters": [{"attribute": f.attribute, "op": f.op, "value": f.value} for f in q.filters],
         "combine": q.combine, "operators": OPERATORS,
         "sort": [{"attribute": n, "desc": d} for n, d in q.sort],
-        "page": q.page, "size": q.size, "pages": pages, "total": total, "rows": out_rows,
-        "next_url": urls.table(schema, ref.class_name, q.params(page=q.page + 1)) if q.page < pages else None,
+        "page": q.page, "size": q.size, "pages": pages, "total": total, "total_exact": exact, "rows": out_rows,
+        "count_url": None if exact else urls.table(schema, ref.class_name, q.params(exact_count=True)),
+        "next_url": urls.table(schema, ref.class_name, q.params(page=q.page + 1)) if has_next else None,
         "prev_url": urls.table(schema, ref.class_name, q.params(page=q.page - 1)) if q.page > 1 else None,
         "sort_urls": {n: urls.table(schema, ref.class_name, q.params(page=1, sort=(_toggle(q, n),)))
                       for n in heading.names if not heading[n].is_blob},

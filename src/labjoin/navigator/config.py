@@ -150,6 +150,11 @@ class NavigatorConfig:
         Rows per table page by default, and the largest page a client may ask for.
     max_export_rows
         The most rows one download may hold.
+    count_limit
+        Table and list pages count matching rows up to this many (then show "more than ...";
+        ``_count=exact`` counts them all). None: always count every row.
+    schema_count_limit
+        The same for the row counts on schema pages.
     catalog_ttl
         Seconds after which the cached table catalog is re-read (tables declared while the
         server runs then appear).
@@ -172,6 +177,8 @@ class NavigatorConfig:
     page_size: int = 25
     max_page_size: int = 500
     max_export_rows: int = 1_000_000
+    count_limit: int | None = 10_000
+    schema_count_limit: int | None = 1_000_000
     catalog_ttl: float = 30.0
     plugins: tuple[str, ...] = ()
     entry_points: bool = True

@@ -14,7 +14,7 @@ compile into ordinary labjoin restrictions:
 
 Filters combine with AND (``dj.AndList``) or OR (a list). In URLs a filter is written
 ``attribute__op=value`` (``attribute=value`` means ``exact``), as in datasette; ``_combine``,
-``_sort``, ``_page`` and ``_size`` are the other parameters. Anything else is refused with a
+``_sort``, ``_page``, ``_size``, ``_col`` (projection) and ``_count=exact`` are the other parameters. Anything else is refused with a
 DataError that says what is allowed.
 """
 
@@ -28,10 +28,10 @@ from typing import Any
 from sqlglot import exp
 
 from .. import errors
-from ..algebra.conditions import AndList, Not
+from ..algebra.conditions import AndList, Not, Top
 from .values import parse_value
 
-__all__ = ["OPERATORS", "Filter", "TableQuery", "compile_filters", "parse_table_query", "sort_order"]
+__all__ = ["OPERATORS", "Filter", "TableQuery", "compile_filters", "count_rows", "parse_table_query", "sort_order"]
 
 OPERATORS: dict[str, str] = {
     "exact": "=", "not": "≠", "lt": "<", "lte": "≤", "gt": ">", "gte": "≥",
@@ -42,7 +42,7 @@ _ORDERED = ("INTEGER", "FLOAT", "DECIMAL", "DATE", "DATETIME", "TIMESTAMP", "YEA
             "CHAR", "VARCHAR", "TEXT", "ENUM")
 _STRINGS = ("CHAR", "VARCHAR", "TEXT", "ENUM")
 _NUMBERS = ("INTEGER", "FLOAT", "DECIMAL", "YEAR")
-RESERVED = frozenset({"_sort", "_page", "_size", "_combine", "_format", "_col"})
+RESERVED = frozenset({"_sort", "_page", "_size", "_combine", "_format", "_col", "_count"})
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,7 @@ class TableQuery:
     size: int = 25
     columns: tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
+    exact_count: bool = False
 
     @property
     def offset(self) -> int:
@@ -89,6 +90,8 @@ class TableQuery:
         if page != 1:
             out.append(("_page", str(page)))
         out.extend(("_col", c) for c in self.columns)
+        if changes.get("exact_count", self.exact_count):
+            out.append(("_count", "exact"))
         return out
 
 
@@ -114,6 +117,7 @@ def parse_table_query(heading: Any, params: Iterable[tuple[str, str]], *, defaul
     combine, sort, page, size = "and", (), 1, default_size
     columns: list[str] = []
     extra: dict[str, str] = {}
+    exact_count = False
     for name, value in params:
         if name in allowed_extra:
             extra[name] = value
@@ -132,6 +136,10 @@ def parse_table_query(heading: Any, params: Iterable[tuple[str, str]], *, defaul
             columns.append(value)
         elif name == "_format":
             continue
+        elif name == "_count":
+            if value != "exact":
+                raise errors.DataError(f"`_count` is 'exact' (count every row); {value!r} is not.")
+            exact_count = True
         elif name.startswith("_"):
             raise errors.DataError(
                 f"Unknown parameter `{name}`. Use attribute=value, attribute__op=value (op: "
@@ -150,7 +158,7 @@ def parse_table_query(heading: Any, params: Iterable[tuple[str, str]], *, defaul
                 continue  # an empty field of the filter form means "no condition"
             _check_op(heading[attribute], op)
             filters.append(Filter(attribute, op, value))
-    q = TableQuery(tuple(filters), combine, sort, page, size, tuple(columns), extra)
+    q = TableQuery(tuple(filters), combine, sort, page, size, tuple(columns), extra, exact_count)
     compile_filters(heading, q.filters, q.combine)  # validate every value now: errors before any query
     return q
 
@@ -243,6 +251,18 @@ def compile_filters(heading: Any, filters: Iterable[Filter], combine: str = "and
         # key; wrap each part so the OR stays an OR of conditions.
         return [AndList([p]) for p in parts]
     return AndList(parts)
+
+
+def count_rows(query: Any, limit: int | None) -> tuple[int, bool]:
+    """(number of rows, exact?): counting stops after ``limit`` rows (None: count them all).
+
+    A page needs to know whether there are more pages, not that a table holds 12,345,678 rows;
+    a bounded count keeps a page of a large filtered table from scanning all of it just to count.
+    """
+    if limit is None:
+        return len(query), True
+    n = len(query & Top(limit=limit + 1, order_by=None))
+    return (n, True) if n <= limit else (limit, False)
 
 
 def sort_order(heading: Any, sort: Iterable[tuple[str, bool]]) -> list[str]:

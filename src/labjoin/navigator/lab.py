@@ -13,7 +13,7 @@ from .. import errors
 from ..tables.query import U
 from .config import PublicSubset
 from .db import Tables
-from .filters import parse_table_query, sort_order
+from .filters import compile_filters, count_rows, parse_table_query, sort_order
 from .registry import FIELD_KINDS, DetailPage, Figure, Link, ListPage, Select, TablePanel
 from .urls import Urls
 from .values import figure_of, key_params, parse_key, to_json
@@ -95,8 +95,11 @@ def _table_rows(panel: TablePanel, db: Tables, key: dict[str, Any], urls: Urls, 
     }
 
 
-def list_page(page: ListPage, db: Tables, params: list[tuple[str, str]], urls: Urls, viewer: Viewer) -> dict[str, Any]:
-    """One page of a registered list: filters (declared fields only), sort, paging, thumbnails."""
+def list_page(page: ListPage, db: Tables, params: list[tuple[str, str]], urls: Urls, viewer: Viewer, *,
+              count_limit: int | None = None) -> dict[str, Any]:
+    """One page of a registered list: filters (declared fields only), sort, paging, thumbnails.
+
+    Rows are counted up to ``count_limit`` (see :func:`~labjoin.navigator.filters.count_rows`)."""
     base = viewer.restrict(page.query(db))
     heading = base.heading
     fields = {f.attribute: f for f in page.filters}
@@ -115,8 +118,6 @@ def list_page(page: ListPage, db: Tables, params: list[tuple[str, str]], urls: U
     for name, _ in q.sort:
         if name not in page.columns:
             raise errors.DataError(f"This list cannot be sorted by `{name}`; sort by one of its columns.")
-    from .filters import compile_filters
-
     restricted = base & compile_filters(heading, q.filters, q.combine)
     applied = {f.param: f.value for f in q.filters}
     for attribute in sorted(through):
@@ -131,19 +132,21 @@ def list_page(page: ListPage, db: Tables, params: list[tuple[str, str]], urls: U
                 raise errors.DataError(f"This list cannot be filtered by `{f.param}`.")
             applied[f.param] = f.value
         restricted = restricted & (via & compile_filters(via.heading, vq.filters))
-    total = len(restricted)
+    total, exact = count_rows(restricted, None if q.exact_count else count_limit)
     key_names = list(page.key or heading.primary_key)
     link_attrs = list(page.link.mapping().values()) if page.link else []
     names = list(dict.fromkeys([*page.columns, *key_names, *link_attrs]))
     order = sort_order(heading, q.sort) if q.sort else _order(base, page.order_by)
-    rows = restricted.fetch(*names, as_dict=True, order_by=order, limit=q.size, offset=q.offset)
+    rows = restricted.fetch(*names, as_dict=True, order_by=order, limit=q.size + 1, offset=q.offset)
+    has_next = len(rows) > q.size
+    rows = rows[:q.size]
     keys = [{k: r[k] for k in key_names} for r in rows]
     thumbs: list[dict[str, Any]] = []
     for fig in page.thumbnails:
         if not viewer.sees(fig):
             continue
         thumbs.append({"name": fig.name, "title": fig.title, "by_row": _thumbnails(fig, db, keys)})
-    pages = max(1, -(-total // q.size))
+    pages = max(1, -(-total // q.size)) if exact else None
     choices = {}
     for spec in page.filters:
         if spec.kind == "choice":
@@ -158,11 +161,11 @@ def list_page(page: ListPage, db: Tables, params: list[tuple[str, str]], urls: U
                      "choices": choices.get(f.attribute)} for f in page.filters],
         "applied": applied,
         "sort": [{"attribute": n, "desc": d} for n, d in q.sort],
-        "total": total, "page_number": q.page, "size": q.size, "pages": pages,
+        "total": total, "total_exact": exact, "page_number": q.page, "size": q.size, "pages": pages,
         "rows": [{"values": {c: to_json(r[c]) for c in page.columns}, "url": _link_url(page.link, r, urls),
                   "thumbnails": [t["by_row"][i] for t in thumbs]} for i, r in enumerate(rows)],
         "thumbnails": [{"name": t["name"], "title": t["title"]} for t in thumbs],
-        "next_url": urls.lab(page.name, q.params(page=q.page + 1) + via_params) if q.page < pages else None,
+        "next_url": urls.lab(page.name, q.params(page=q.page + 1) + via_params) if has_next else None,
         "prev_url": urls.lab(page.name, q.params(page=q.page - 1) + via_params) if q.page > 1 else None,
         "sort_urls": {c: urls.lab(page.name, q.params(page=1, sort=((c, bool(q.sort) and q.sort[0] == (c, False)),))
                                   + via_params) for c in page.columns},

@@ -52,7 +52,7 @@ def insert_form(ctx: Ctx, schema: str, table: str) -> dict[str, Any]:
 
 
 @router.post("/schemas/{schema}/{table}/insert", include_in_schema=False)
-@router.post("/api/schemas/{schema}/{table}/insert", tags=["edit"])
+@router.post("/api/schemas/{schema}/{table}/insert", tags=["edit"], summary="Insert one row")
 async def insert(ctx: Admin, schema: str, table: str) -> Response:
     """Insert one row (form fields or a JSON object)."""
     fields = await _fields(ctx.request)
@@ -70,7 +70,7 @@ def update_form(ctx: Ctx, schema: str, table: str) -> dict[str, Any]:
 
 
 @router.post("/schemas/{schema}/{table}/update", include_in_schema=False)
-@router.post("/api/schemas/{schema}/{table}/update", tags=["edit"])
+@router.post("/api/schemas/{schema}/{table}/update", tags=["edit"], summary="Update one row")
 async def update(ctx: Admin, schema: str, table: str) -> Response:
     """Change secondary attributes of the row whose key is in the query string."""
     fields = await _fields(ctx.request)
@@ -90,7 +90,7 @@ def delete_preview(ctx: Ctx, schema: str, table: str) -> dict[str, Any]:
 
 
 @router.post("/schemas/{schema}/{table}/delete", include_in_schema=False)
-@router.post("/api/schemas/{schema}/{table}/delete", tags=["edit"])
+@router.post("/api/schemas/{schema}/{table}/delete", tags=["edit"], summary="Delete one row and its dependents")
 async def delete(ctx: Admin, schema: str, table: str) -> Response:
     """Delete the row and everything that depends on it, if the preview's total still holds
     (field `expected_total`)."""
@@ -112,7 +112,7 @@ async def delete(ctx: Admin, schema: str, table: str) -> Response:
 
 
 @router.post("/schemas/{schema}/jobs/{action}", include_in_schema=False)
-@router.post("/api/schemas/{schema}/jobs/{action}", tags=["jobs"])
+@router.post("/api/schemas/{schema}/jobs/{action}", tags=["jobs"], summary="Retry or ignore one job")
 async def job(ctx: Admin, schema: str, action: str) -> Response:
     """Retry (forget) or ignore one job: fields `table_name` and `key_hash`."""
     fields = await _fields(ctx.request)

@@ -41,7 +41,7 @@ def home(ctx: Open) -> Response:
     return render(ctx, "home.html", home_data(ctx), title="Home")
 
 
-@router.get("/api", tags=["lab"])
+@router.get("/api", tags=["lab"], summary="The registered pages this client may see")
 def api_home(ctx: Open) -> JSONResponse:
     """The registered pages this client may see, and where the schema browser is."""
     if ctx.user is None and not ctx.nav.config.public:
@@ -64,7 +64,7 @@ def _data(ctx: Ctx, name: str) -> tuple[ListPage | DetailPage, dict[str, Any]]:
     page = _page(ctx, name)
     items = [(k, v) for k, v in ctx.request.query_params.multi_items() if k != "_format"]
     if isinstance(page, ListPage):
-        return page, lab.list_page(page, ctx.db, items, ctx.urls, ctx.viewer)
+        return page, lab.list_page(page, ctx.db, items, ctx.urls, ctx.viewer, count_limit=ctx.nav.config.count_limit)
     data = lab.detail_page(page, ctx.db, dict(items), ctx.urls, ctx.viewer)
     if data is None:
         raise HTTPException(404, "No row has this key" + (" in the public data." if ctx.public_view else "."))
@@ -80,14 +80,14 @@ def lab_page(ctx: Open, name: str) -> Response:
     return render(ctx, template, data, title=data["title"])
 
 
-@router.get("/api/lab/{name}", tags=["lab"])
+@router.get("/api/lab/{name}", tags=["lab"], summary="A registered page (list or detail) with its figures")
 def lab_page_json(ctx: Open, name: str) -> JSONResponse:
     """A registered page as JSON: a list (filters and paging as query parameters) or a detail page
     (its key as query parameters), with the figures it shows."""
     return JSONResponse(_data(ctx, name)[1])
 
 
-@router.get("/api/lab/{name}/panel/{panel}", tags=["lab"])
+@router.get("/api/lab/{name}/panel/{panel}", tags=["lab"], summary="The figures of a select panel for one picked row")
 def lab_panel(ctx: Open, name: str, panel: str) -> JSONResponse:
     """The figures of a select panel for the page key plus the picked row's key."""
     page = _page(ctx, name)
