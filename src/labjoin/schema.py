@@ -311,7 +311,10 @@ class Schema:
             part.master = cls  # type: ignore[attr-defined]
             part.database = self.database  # type: ignore[attr-defined]
             part._connection = conn  # type: ignore[attr-defined]
-            pctx = {**ctx, "master": cls, part.__name__: part}
+            # As in DataJoint, a part sees its master as `master` and by name, and the module's
+            # tables by their names, even one the part shares its name with (element-lab's
+            # Lab.Organization part references the Organization table).
+            pctx = {**ctx, "master": cls, "self": part}
             part.declaration_context = pctx  # type: ignore[attr-defined]
             if self.create_tables:
                 self._declare(part, pctx)
