@@ -1,8 +1,10 @@
 """The foreign-key graph of the database: the basis of cascades, drops, key sources and diagrams.
 
 Nodes are full table names (```schema`.`table```) with their tier, class name, master and
-comment; an edge parent -> child carries the attribute map of the foreign key. The graph covers
-every schema of the database, so a cascade reaches dependents in schemas nobody imported.
+comment; an edge parent -> child carries the attribute map of the foreign key (``attr_map``);
+``attr_maps`` lists every foreign key from that parent when the child has several (renamed ones).
+The graph covers every schema of the database, so a cascade reaches dependents in schemas
+nobody imported.
 It is built from the catalog cache once and rebuilt only after DDL.
 """
 
@@ -77,7 +79,12 @@ class Dependencies(nx.DiGraph):
                         continue  # a store's ~external_ tracking table: not part of the pipeline
                     parent = f"`{fk.parent_schema}`.`{fk.parent_table}`"
                     attr_map = dict(fk.attr_map)
-                    self.add_edge(parent, child, attr_map=attr_map,
+                    if self.has_edge(parent, child):
+                        # Another foreign key to the same parent (`-> T.proj(a='x')`, `-> T.proj(b='x')`):
+                        # one edge, every key in `attr_maps`; `attr_map` stays the first one's.
+                        self.edges[parent, child]["attr_maps"].append(attr_map)
+                        continue
+                    self.add_edge(parent, child, attr_map=attr_map, attr_maps=[attr_map],
                                   primary=set(attr_map) <= set(info.primary_key),
                                   aliased=any(k != v for k, v in attr_map.items()),
                                   nullable=any(c.nullable for c in info.columns if c.name in attr_map))

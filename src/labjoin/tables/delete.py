@@ -75,10 +75,11 @@ def plan_cascade(table: Any, part_integrity: str = "enforce") -> list[tuple[str,
             for parent in deps.predecessors(node):
                 if parent not in restricted:
                     continue
-                attr_map = deps.edges[parent, node]["attr_map"]
-                # the parent's doomed keys, named as the child names them
-                renames = {c: p for c, p in attr_map.items() if c != p}
-                terms.append(restricted[parent].proj(**renames))
+                # the parent's doomed keys, named as the child names them, along each foreign
+                # key from this parent (a child may reference it several times, renamed)
+                for attr_map in deps.edges[parent, node]["attr_maps"]:
+                    renames = {c: p for c, p in attr_map.items() if c != p}
+                    terms.append(restricted[parent].proj(**renames))
                 reached_from.setdefault(node, set()).add(parent)
             if terms:
                 child = _free(conn, node)
