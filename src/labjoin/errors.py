@@ -35,6 +35,7 @@ Python programmer would reach for (``except KeyError`` catches an unknown attrib
     │   ├── ChecksumError                        stored object differs from its recorded hash
     │   └── BucketInaccessible
     ├── MigrationError                           an alter plan that cannot be applied
+    ├── CompatibilityError(ModuleNotFoundError)  the ``datajoint`` alias cannot provide a module
     └── ThreadSafetyError
 """
 
@@ -46,6 +47,7 @@ __all__ = [
     "BlobError",
     "BucketInaccessible",
     "ChecksumError",
+    "CompatibilityError",
     "ConfigError",
     "DataError",
     "DataJointError",
@@ -215,6 +217,10 @@ class BucketInaccessible(StoreError):
 
 class MigrationError(DataJointError):
     """A schema change cannot be planned or applied safely."""
+
+
+class CompatibilityError(DataJointError, ModuleNotFoundError):
+    """``labjoin.compat.alias_datajoint()`` cannot map a ``datajoint`` module onto labjoin."""
 
 
 class ThreadSafetyError(DataJointError):
