@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the fixtures imported from compat_fixtures are parameters here
 """A MySQL schema shared by DataJoint 0.14 and labjoin, in both directions.
 
 DataJoint -> labjoin: DataJoint declares, fills and populates; labjoin reads it through a virtual
@@ -18,10 +19,11 @@ from typing import Any
 import compat_pipeline as P
 import numpy as np
 import pytest
+from compat_fixtures import MARKS, compat_schemas, dj14, lj_mysql  # noqa: F401 - fixtures, used by name
 
 import labjoin
 
-pytestmark = pytest.mark.compat
+pytestmark = MARKS
 
 TABLES = ("Lab", "Subject", "Session", "Session.Trial", "SessionStats")
 

@@ -1,5 +1,8 @@
 """Fixtures for the tests that run labjoin against the real DataJoint 0.14 package.
 
+Test modules import them (``from compat_fixtures import ...``) and use ``MARKS`` as their
+``pytestmark``; this is not a conftest.py because the root conftest is imported by name elsewhere.
+
 They need the separate compatibility environment (``python3 run.py compat`` creates
 ``.venv-compat`` with ``datajoint==0.14.10`` and the DataJoint Elements). In the main environment
 ``datajoint`` is not importable and every test that asks for it is skipped, saying so.
@@ -25,16 +28,9 @@ NO_DATAJOINT = ("the real `datajoint` package is not installed here; these tests
 
 
 # DataJoint 0.14 calls APIs that its newer dependencies deprecate: not ours to fix, and not errors here.
-_DATAJOINT_WARNINGS = [f"ignore::{cat}:{mod}" for cat in ("DeprecationWarning", "FutureWarning")
-                       for mod in ("datajoint", "pyparsing", "networkx", "pandas")]
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = os.path.dirname(__file__)
-    for item in items:
-        if str(item.path).startswith(here):
-            for f in _DATAJOINT_WARNINGS:
-                item.add_marker(pytest.mark.filterwarnings(f))
+MARKS = [pytest.mark.compat] + [pytest.mark.filterwarnings(f"ignore::{cat}:{mod}")
+                                for cat in ("DeprecationWarning", "FutureWarning")
+                                for mod in ("datajoint", "pyparsing", "networkx", "pandas")]
 
 
 def import_real_datajoint() -> ModuleType:
