@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from labjoin import errors
+
 from . import acquisition, alf, data
 from .schemas import Computed, Imported, Manual, Part, classproperty, schema_for
 
@@ -204,7 +206,7 @@ class TrialSet(Imported):
         n = len(t["choice"])
         for name, values in t.items():
             if len(values) != n:
-                raise ValueError(f"trials.{name} has {len(values)} values, trials.choice has {n}: "
+                raise errors.DataError(f"trials.{name} has {len(values)} values, trials.choice has {n}: "
                                  "the ALF trials object of this session is inconsistent.")
         intervals = np.asarray(t["intervals"], dtype=float)
         choice = np.asarray(t["choice"])

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from labjoin import errors
+
 from . import acquisition, alf, behavior  # noqa: F401 (acquisition: named in the definitions)
 from .schemas import Computed, Imported, Lookup, Manual, Part, classproperty, schema_for
 
@@ -259,7 +261,7 @@ class GoodCluster(Computed):
         probe = {k: v for k, v in key.items() if k != "criterion_id"}
         ids, rates = (DefaultCluster.Metrics & probe).fetch("cluster_id", "firing_rate")
         if key["criterion_id"] != 1:
-            raise ValueError(f"GoodClusterCriterion {key['criterion_id']} has no implementation.")
+            raise errors.DataError(f"GoodClusterCriterion {key['criterion_id']} has no implementation.")
         self.insert(dict(probe, cluster_id=int(c), criterion_id=1, is_good=bool(r > 0.2))
                     for c, r in zip(ids, rates))
 

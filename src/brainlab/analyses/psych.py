@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import psychofit
 
+from labjoin import errors
+
 __all__ = [
     "FIT_SEED",
     "ContrastCounts",
@@ -123,29 +125,49 @@ def _fit(counts: ContrastCounts, seed: int, nfits: int) -> Fit:
     return Fit(*(float(v) for v in pars))
 
 
-def bootstrap_fit(counts: ContrastCounts, n_boot: int = 100, seed: int = 1,
-                  level: float = 0.99) -> dict[str, tuple[float, float]]:
-    """Percentile bootstrap intervals of the fit parameters (resampling choices per contrast).
+def bootstrap_fit(counts: ContrastCounts, n_boot: int = 100, seed: int = 1, level: float = 0.99,
+                  nfits: int = 2, method: str = "percentile") -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap intervals of the fit parameters.
 
-    Each replicate redraws the rightward count at every contrast from a binomial with the
-    observed proportion and refits (one psychofit run from the full fit's optimum).
+    Each replicate redraws the rightward count at every contrast from a binomial whose
+    probability is the observed proportion smoothed by half a trial, ``(k + 0.5) / (n + 1)``
+    (so a contrast where no lapse was seen still varies), and refits with psychofit from the
+    reference start values plus ``nfits - 1`` seeded random restarts (bounds as in :func:`fit`).
+    ``method="percentile"`` gives the replicates' percentiles; ``"normal"`` gives the fit plus or
+    minus z times the replicates' standard deviation, clipped to the bounds (steadier with few
+    replicates).
     """
-    best = fit(counts)
     rng = np.random.default_rng(seed)
+    state = np.random.get_state()
+    np.random.seed(seed)
     x = counts.signed_contrasts * 100.0
-    _, low, high = _bounds(x)
-    start = np.clip(np.array([best.bias, best.threshold, best.lapse_low, best.lapse_high]), low, high)
-    reps = []
+    start, low, high = _bounds(x)
     n = counts.n_trials_stim
-    for _ in range(n_boot):
-        right = rng.binomial(n, counts.prob_choose_right)
-        data = np.vstack([x, n, right / np.maximum(n, 1)])
-        pars, _ = psychofit.mle_fit_psycho(data, "erf_psycho_2gammas", parstart=start, parmin=low,
-                                           parmax=high, nfits=1)
-        reps.append(pars)
+    p = (counts.n_trials_stim_right + 0.5) / (n + 1.0)
+    reps = []
+    try:
+        for _ in range(n_boot):
+            right = rng.binomial(n, p)
+            data = np.vstack([x, n, right / np.maximum(n, 1)])
+            pars, _ = psychofit.mle_fit_psycho(data, "erf_psycho_2gammas", parstart=start, parmin=low,
+                                               parmax=high, nfits=nfits)
+            reps.append(pars)
+    finally:
+        np.random.set_state(state)
     arr = np.array(reps)
-    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
     names = ("bias", "threshold", "lapse_low", "lapse_high")
+    if method == "normal":
+        from scipy.stats import norm
+
+        z = float(norm.ppf((1 + level) / 2))
+        best = fit(counts)
+        centre = np.array([best.bias, best.threshold, best.lapse_low, best.lapse_high])
+        sd = arr.std(axis=0, ddof=1)
+        lo, hi = np.maximum(centre - z * sd, low), np.minimum(centre + z * sd, high)
+        return {name: (float(lo[i]), float(hi[i])) for i, name in enumerate(names)}
+    if method != "percentile":
+        raise errors.DataError(f"bootstrap_fit method {method!r}: use 'percentile' or 'normal'.")
+    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
     return {name: tuple(float(v) for v in np.percentile(arr[:, i], q)) for i, name in enumerate(names)}
 
 

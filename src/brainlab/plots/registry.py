@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from labjoin import errors
+
 from ..schemas import schema_name
 
 __all__ = ["FIGURES", "PAGES", "FigureSpec", "figures_for"]
@@ -134,5 +136,5 @@ FIGURES: tuple[FigureSpec, ...] = (
 def figures_for(page: str, public: bool = False) -> list[FigureSpec]:
     """The figures of a page, in display order (``public`` drops internal ones)."""
     if page not in PAGES:
-        raise KeyError(f"Unknown page {page!r}; pages are {', '.join(PAGES)}.")
+        raise errors.UnknownAttributeError(f"Unknown page {page!r}; pages are {', '.join(PAGES)}.")
     return [f for f in FIGURES if f.page == page and not (public and f.internal)]

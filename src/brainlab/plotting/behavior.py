@@ -49,7 +49,7 @@ class SessionPsychCurve(Computed):
 
     @classproperty
     def key_source(cls) -> Any:
-        return ab.PsychResults & ab.PsychResultsBlock
+        return ab.PsychResults.proj() & ab.PsychResultsBlock.proj()
 
     def make(self, key: dict[str, Any]) -> None:
         rows = _block_rows(ab.PsychResultsBlock & key)
