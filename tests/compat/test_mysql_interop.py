@@ -166,8 +166,7 @@ def test_same_tables_same_descriptions(dj14: ModuleType, lj_mysql: labjoin.Conne
     assert sorted(dj_ddl) == sorted(lj_ddl) == ["#lab", "__session_stats", "session", "session__trial",
                                                 "subject", "~jobs", "~log"]
     for t in dj_ddl:
-        if t != "~jobs":  # its table comment differs: see test_jobs_table_comment
-            assert lj_ddl[t] == dj_ddl[t], t
+        assert lj_ddl[t] == dj_ddl[t], t
     # the same events in ~log, and DataJoint reads labjoin's
     dj_log = dj14.Schema(dj_name).log.fetch("event", order_by="id")
     lj_log = dj14.Schema(lj_name).log.fetch("event", order_by="id")
@@ -184,10 +183,9 @@ def test_same_tables_same_descriptions(dj14: ModuleType, lj_mysql: labjoin.Conne
         assert lj_texts[0].split() == _normalized_dj_describe(dj_texts[0]).split(), tname
 
 
-@pytest.mark.xfail(strict=True, reason="labjoin's ~jobs comment is 'the job reservation table for the "
-                   "schema'; DataJoint writes 'job reservation table for `<schema>`' (populate/jobs.py)")
 def test_jobs_table_comment(dj14: ModuleType, lj_mysql: labjoin.Connection,
                             compat_schemas: Callable[[str], str]) -> None:
+    """``~jobs`` made by either library on first use is the same table, comment included."""
     dj_name, lj_name = compat_schemas("jobs_dj"), compat_schemas("jobs_lj")
     dj14.Schema(dj_name).jobs.reserve("x", {"k": 1})
     labjoin.Schema(lj_name, connection=lj_mysql).jobs.reserve("x", {"k": 1})

@@ -43,7 +43,7 @@ ERROR_MESSAGE_LENGTH = 2047
 TRUNCATION_APPENDIX = "...truncated"
 
 JOBS_DEFINITION = """
-# the job reservation table for the schema
+# job reservation table for `{database}`
 table_name  :varchar(255)  # className of the table
 key_hash  :char(32)  # key hash
 ---
@@ -263,7 +263,7 @@ class JobTable(FreeTable):
         from ..sql import catalog
 
         try:
-            declare_hidden(conn, database, "~jobs", JOBS_DEFINITION)
+            declare_hidden(conn, database, "~jobs", JOBS_DEFINITION.format(database=database))
         except errors.DataJointError:
             # Workers starting together race to declare it; losing that race is fine.
             catalog.invalidate(conn, database)
