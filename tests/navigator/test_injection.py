@@ -128,3 +128,15 @@ def test_form_values_cannot_inject(client_factory, lab_url) -> None:
 def test_subjects_are_untouched(member_on_copy) -> None:
     client, _ = member_on_copy
     assert json_of(client.get(SUBJ))["total"] == fake_lab.N_SUBJECTS
+
+
+def test_stored_markup_is_escaped_on_every_page(client_factory, lab_url) -> None:
+    admin = client_factory(lab_url, "ana")
+    evil = '<script>alert("x")</script>'
+    r = admin.post(f"/schemas/{S['subject']}/Lab/insert", data={"csrf_token": admin.csrf("/account"),
+                                                                  "lab_name": "xss", "institution": evil})
+    assert r.status_code == 303
+    for url in (f"/schemas/{S['subject']}/Lab", f"/schemas/{S['subject']}/Lab/row?lab_name=xss",
+                f"/schemas/{S['subject']}/Lab/update?lab_name=xss"):
+        html = admin.get(url).text
+        assert evil not in html and "&lt;script&gt;" in html, url

@@ -178,7 +178,7 @@ class NavigatorConfig:
     max_page_size: int = 500
     max_export_rows: int = 1_000_000
     count_limit: int | None = 10_000
-    schema_count_limit: int | None = 1_000_000
+    schema_count_limit: int | None = 100_000
     catalog_ttl: float = 30.0
     plugins: tuple[str, ...] = ()
     entry_points: bool = True
