@@ -18,7 +18,7 @@ import pytest
 
 import labjoin as dj
 from labjoin import errors
-from labjoin.connection.packet import max_allowed_packet
+from labjoin.connection.packet import max_allowed_packet, statement_size
 
 MIB = 2**20
 
@@ -121,6 +121,16 @@ def test_mysql_packet_limit_boundary(big: Any, backend: dj.Connection) -> None:
     assert (big & {"id": 1}).fetch1("raw") == fits
     with pytest.raises(errors.DataError):
         big.insert1({"id": 2, "data": 0, "raw": bytes(limit // 2 + 1)})
+
+
+def test_mysql_statement_size_matches_what_the_driver_sends(backend: dj.Connection) -> None:
+    if backend.backend.name != "mysql":
+        pytest.skip("MySQL/MariaDB only")
+    sql = "INSERT INTO `x`.`y` (`a`, `b`, `c`, `d`) VALUES (%s, %s, %s, %s)"
+    row = (7, bytes(range(256)) * 40, "quote ' and \\ and ünïcödé" * 50, None)
+    sent = len(backend.raw.cursor().mogrify(sql, row).encode("utf-8", "surrogateescape"))
+    estimate = statement_size(backend, sql, row)
+    assert sent <= estimate <= sent + 300  # never under: a refused row is one that would fail
 
 
 def test_mysql_store_carries_values_past_the_packet_limit(make_schema: Any, backend: dj.Connection,

@@ -31,7 +31,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 
@@ -116,7 +116,7 @@ def _where(attr: Attribute, ctx: CodecContext | None, rows: Sequence[int]) -> st
 
 
 def _reraise(e: errors.StoreError, attr: Attribute, ctx: CodecContext | None,
-             ids: Sequence[Any], candidates: Sequence[Any], text: Callable[[Any], str]) -> None:
+             ids: Sequence[Any], candidates: Sequence[Any], text: Callable[[Any], str]) -> NoReturn:
     """Raise ``e`` again (same class) with the row that holds the failing object."""
     bad = next((c for c in candidates if text(c) in str(e)), None)
     rows = [i for i, x in enumerate(ids) if bad is not None and x == bad]
@@ -492,10 +492,11 @@ _DECODERS14: dict[str, Callable[..., list[Any]]] = {
 
 def _decode_v2(kind: str, attr: Attribute, ctx: CodecContext | None, metas: list[Any], squeeze: bool,
                download_path: Path) -> list[Any]:
-    if kind in ("object", "filepath"):
-        return [None if m is None else ObjectRef.from_json(m, store_for(m.get("store"))) for m in metas]
-    if kind == "npy":
-        return [None if m is None else NpyRef(m, store_for(m.get("store"))) for m in metas]
+    if kind in ("object", "npy", "filepath"):
+        stores = {name: store_for(name) for name in {m.get("store") for m in metas if m is not None}}
+        if kind == "npy":
+            return [None if m is None else NpyRef(m, stores[m.get("store")]) for m in metas]
+        return [None if m is None else ObjectRef.from_json(m, stores[m.get("store")]) for m in metas]
     data = _get_hashed(attr, ctx, metas)
     if kind == "hash":
         return data

@@ -15,6 +15,7 @@ They are accepted here and kept in :class:`StoreOptions`; the 0.14 keys go to
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from ..errors import ConfigError
 from .spec import StoreSpec
 from .store import Store
 
-__all__ = ["StoreOptions", "default_store_name", "options_for", "store_for"]
+__all__ = ["StoreOptions", "default_store_name", "options_for", "resolved_name", "store_for"]
 
 # Keys of a DataJoint 2.x store entry that a 0.14 spec does not have.
 _V2_KEYS = ("token_length", "hash_prefix", "schema_prefix", "filepath_prefix", "partition_pattern")
@@ -87,7 +88,9 @@ def _entry(name: str) -> tuple[dict[str, Any], str | None]:
 def _resolve(name: str | None) -> tuple[str, Store, StoreOptions]:
     name = name or default_store_name()
     entry, cache = _entry(name)
-    fingerprint = json.dumps([entry, cache], sort_keys=True, default=str)
+    # A forked worker (populate with processes=N) opens its own filesystem: an S3 client's event
+    # loop and sockets do not survive fork.
+    fingerprint = json.dumps([entry, cache, os.getpid()], sort_keys=True, default=str)
     with _lock:
         hit = _stores.get(name)
         if hit is not None and hit[0] == fingerprint:
