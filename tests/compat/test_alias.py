@@ -15,6 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from compat_fixtures import MYSQL_URL, lj_mysql  # noqa: F401 - a fixture, used by name
 
 import labjoin
 from labjoin import compat, errors
@@ -57,6 +58,41 @@ def test_unchanged_datajoint_code_runs_on_labjoin(tmp_path: Path) -> None:
         print(len(p.Subject()), len(p.Session()), len(p.SessionStats()), p.Session.__module__)
     """)
     assert out.split() == ["3", "6", "6", "compat_pipeline"]
+
+
+def test_datajoint_style_configuration(lj_mysql: labjoin.Connection) -> None:  # noqa: F811
+    """The usual DataJoint preamble (``dj.config['database.host']`` ...) connects labjoin to MySQL."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(MYSQL_URL)
+    schema = f"compat_cfg_{os.getpid()}"
+    try:
+        out = ok(f"""
+            import labjoin.compat
+            labjoin.compat.alias_datajoint()
+            import datajoint as dj
+            dj.config["database.host"] = {url.host!r}
+            dj.config["database.port"] = {url.port or 3306}
+            dj.config["database.user"] = {url.username!r}
+            dj.config["database.password"] = {url.password or ""!r}
+            dj.config["database.use_tls"] = False
+            dj.config["safemode"] = False
+            dj.config["display.limit"] = 5
+
+            schema = dj.schema({schema!r})
+
+            @schema
+            class Mouse(dj.Manual):
+                definition = \"\"\"
+                mouse: int
+                \"\"\"
+
+            Mouse.insert1((7,))
+            print(dj.conn().backend.name, Mouse.fetch1("mouse"), list(schema.log.fetch("event")))
+        """)
+    finally:
+        lj_mysql.query(f"DROP DATABASE IF EXISTS `{schema}`")
+    assert out.strip() == f"mysql 7 ['created', 'Declared `{schema}`.`mouse`']"
 
 
 def test_datajoint_submodules_map_onto_labjoin() -> None:

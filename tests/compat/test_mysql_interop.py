@@ -106,6 +106,12 @@ def test_datajoint_schema_used_by_labjoin(dj14: ModuleType, lj_mysql: labjoin.Co
     assert not (djp.Session & doomed) and not (djp.Session.Trial & doomed) and not (djp.SessionStats & doomed)
     P.same_rows(P.rows(djp.SessionStats), expected_stats(djp), "SessionStats")
     check_types(djp)
+    # labjoin's deletes follow DataJoint's events in the one ~log, and DataJoint reads them
+    log = dj14.Schema(name).log.fetch(as_dict=True, order_by="id")
+    assert [r["event"] for r in log[:2]] == ["created", f"Declared `{name}`.`#lab`"]
+    assert log[0]["version"].endswith("py") and log[-1]["version"].endswith("lj")
+    assert {r["event"].split()[2] for r in log if r["version"].endswith("lj")} == {
+        f"`{name}`.`{t}`" for t in ("subject", "session", "session__trial", "__session_stats")}
     # labjoin's blobs are DataJoint's bytes, byte for byte
     for row in (djp.Session & {"subject_uuid": P.subject_uuid(7)}).fetch(as_dict=True):
         key = {k: row[k] for k in ("subject_uuid", "session_start")}
