@@ -404,3 +404,20 @@ def test_less_common_types_and_defaults(make_schema, backend):
     assert Odd().size_on_disk > 0
     with pytest.raises(errors.DataError):
         Odd.insert1(dict(yr=1800, label="c"))
+
+
+def test_forked_child_does_not_end_the_parents_session(backend, p):
+    import os
+
+    assert len(p.Lab()) == 2  # the parent's connection is open
+    pid = os.fork()
+    if pid == 0:  # the child uses the inherited Connection object: it must open its own session
+        code = 0
+        try:
+            code = 0 if len(p.Lab()) == 2 else 1
+        except BaseException:  # report any failure through the exit code
+            code = 2
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert len(p.Lab()) == 2  # and the parent's session still works

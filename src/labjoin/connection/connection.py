@@ -33,6 +33,9 @@ sql_logger = logging.getLogger("labjoin.sql")
 
 Tracer = Callable[[str, Any, float], None]
 
+# driver connections inherited through fork(): held so that no destructor closes them (see raw)
+_INHERITED: list[Any] = []
+
 
 def _normalize_url(url: str) -> str:
     """Pick the drivers labjoin ships with when the URL names none."""
@@ -190,8 +193,15 @@ class Connection:
     @property
     def raw(self) -> Any:
         """The DB-API connection (opened on first use, reopened in a forked child process)."""
-        if self._raw is None or self._pid != os.getpid():
+        if self._raw is not None and self._pid != os.getpid():
+            # A forked child must never close the socket it inherited: closing sends the server a
+            # terminate message and ends the *parent's* session. Keep the inherited objects alive
+            # (so no destructor closes them) and open a connection of our own.
+            _INHERITED.append((getattr(self, "_proxied", None), self._raw))
+            self._engine.dispose(close=False)
             self._raw = None
+            self._depth = 0
+        if self._raw is None:
             self.connect()
         return self._raw
 
@@ -242,11 +252,19 @@ class Connection:
 
     @property
     def connection_id(self) -> int:
+        """The server's id of this session (the process id on SQLite), asked once per connection."""
+        raw = self.raw
+        cached = self._catalog_cache.get("connection_id")
+        if cached is not None and cached[0] is raw:
+            return cached[1]
         if self.backend.name == "sqlite":
-            return os.getpid()
-        if self.backend.name == "postgresql":
-            return int(self.query("SELECT pg_backend_pid()").fetchone()[0])
-        return int(self.query("SELECT connection_id()").fetchone()[0])
+            value = os.getpid()
+        elif self.backend.name == "postgresql":
+            value = int(self.query("SELECT pg_backend_pid()").fetchone()[0])
+        else:
+            value = int(self.query("SELECT connection_id()").fetchone()[0])
+        self._catalog_cache["connection_id"] = (raw, value)
+        return value
 
     # -- execution ---------------------------------------------------------------------------
     def compile(self, stmt: sa.ClauseElement) -> tuple[str, Any]:

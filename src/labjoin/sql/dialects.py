@@ -91,6 +91,8 @@ POSTGRESQL = Backend(
         (_code_in("42601", "42703", "42883", "42803"), errors.QuerySyntaxError),
         (_code_in("40001", "40P01", "55P03"), errors.TransactionError),
         (_code_in("57P01", "08000", "08003", "08006"), errors.LostConnectionError),
+        (_msg(r"server closed the connection|terminating connection|the connection is (lost|closed)|"
+              r"consuming input failed"), errors.LostConnectionError),
     ),
 )
 
