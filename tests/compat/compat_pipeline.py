@@ -84,6 +84,74 @@ def declare(dj: ModuleType, schema: Any) -> SimpleNamespace:
     return SimpleNamespace(Lab=Lab, Subject=Subject, Session=Session, SessionStats=SessionStats)
 
 
+def declare_types(dj: ModuleType, schema: Any) -> SimpleNamespace:
+    """Tables with every DataJoint 0.14 type, defaults, indexes and renamed/unique foreign keys."""
+    @schema
+    class Parent(dj.Manual):
+        definition = """
+        # parent
+        pid: smallint unsigned
+        pname: char(8)
+        ---
+        note="": varchar(255)   # with 'quotes' and "double"
+        """
+
+    @schema
+    class Everything(dj.Manual):
+        definition = """
+        # every type
+        eid: int auto_increment
+        ---
+        -> [nullable] Parent.proj(parent_id='pid', parent_name='pname')
+        t_tiny: tinyint
+        t_utiny=3: tinyint unsigned
+        t_small=-1: smallint
+        t_medium=null: mediumint
+        t_big=null: bigint unsigned
+        t_float=1.5: float
+        t_double=null: double
+        t_dec=0.00: decimal(8,3) unsigned
+        t_bool=1: bool
+        t_char="ab": char(2)
+        t_varchar="x y": varchar(100)
+        t_enum="b": enum('a', 'b', 'c d')
+        t_date=null: date
+        t_time=null: time
+        t_dt=CURRENT_TIMESTAMP: datetime(6)
+        t_ts=CURRENT_TIMESTAMP: timestamp
+        t_uuid=null: uuid
+        t_json=null: json
+        t_blob=null: blob
+        t_mblob=null: mediumblob
+        t_lblob=null: longblob
+        t_tblob=null: tinyblob
+        t_year=null: year
+        index(t_tiny, t_small)
+        unique index(t_varchar)
+        """
+
+    @schema
+    class Child(dj.Manual):
+        definition = """
+        -> Everything
+        -> [unique] Parent
+        """
+    return SimpleNamespace(Parent=Parent, Everything=Everything, Child=Child)
+
+
+def everything_row(i: int) -> dict[str, Any]:
+    """A row of ``Everything`` with every attribute set (``i`` varies the values)."""
+    return dict(
+        eid=i + 1, parent_id=i % 2, parent_name=f"p{i % 2}", t_tiny=-5 - i, t_utiny=200 + i, t_small=-300,
+        t_medium=70000 + i, t_big=2**63 + i, t_float=0.25 * i, t_double=1e-300, t_dec=decimal.Decimal(f"{i}2.345"),
+        t_bool=bool(i % 2), t_char="xy", t_varchar=f"héllo wörld {i}", t_enum="c d", t_date=datetime.date(2024, 2, 29),
+        t_time=datetime.timedelta(hours=5, minutes=3, seconds=i), t_dt=datetime.datetime(2024, 1, 2, 3, 4, 5, 678901),
+        t_ts=datetime.datetime(2024, 1, 2, 3, 4, 5), t_uuid=uuid.UUID(int=i + 7), t_json={"a": [1, 2], "i": i},
+        t_blob=np.eye(3) * i, t_mblob={"x": np.array([1, 2], dtype=np.uint8)}, t_lblob=[1, "two", 3.0],
+        t_tblob=np.int32(i), t_year=2024,
+    )
+
+
 def subject_uuid(i: int) -> uuid.UUID:
     return uuid.UUID(int=0x5EB1EC7 * 10**6 + i)
 
