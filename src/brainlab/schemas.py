@@ -218,8 +218,10 @@ class _LazyMeta(TableMeta):
         return super().__call__(*args, **kwargs)
 
     def __getattribute__(cls, name: str) -> Any:
-        if (name in _CLASS_FORWARD and type.__getattribute__(cls, "database") is None
-                and _is_declared_class(cls)):
+        # ``database`` too: tools that look for bound tables (``labjoin worker brainlab.behavior``)
+        # read it from the class, and should find brainlab bound to the default connection.
+        if ((name in _CLASS_FORWARD or name == "database") and type.__getattribute__(cls, "database") is None
+                and _is_declared_class(cls) and _active is None):
             _auto_activate(cls)
         return super().__getattribute__(name)
 
