@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
                      f"{populate / n * 1e3:.0f} ms", f"{r['total'] / n:.2f} s", f"{r['declare']:.1f} s",
                      str(r["errors"])])
     step_names = sorted({s for r in results.values() for s in r["steps"]},
-                        key=lambda s: list(results.values())[0]["steps"].get(s, 0), reverse=True)
+                        key=lambda s: next(iter(results.values()))["steps"].get(s, 0), reverse=True)
     step_rows = [[s, *[f"{r['steps'].get(s, 0.0) / r['sessions'] * 1e3:.0f} ms" for r in results.values()]]
                  for s in step_names]
     body = "\n\n".join([
