@@ -74,9 +74,9 @@ def test_trained_1b_needs_400_trials_low_lapses_and_fast_responses() -> None:
     assert statuses([session(i, {0.5: GOOD}, n=380) for i in range(3)])[-1] == "trained_1a"
 
 
-def _biased(i: int, shift: float = 8.0, **kw: object) -> SessionTrials:
+def _biased(i: int, shift: float = 8.0, n: int = 900, **kw: object) -> SessionTrials:
     pars = {0.5: GOOD, 0.2: [GOOD[0] - shift, *GOOD[1:]], 0.8: [GOOD[0] + shift, *GOOD[1:]]}
-    return session(i, pars, n=900, protocol=kw.pop("protocol", BIASED), **kw)  # type: ignore[arg-type]
+    return session(i, pars, n=n, protocol=kw.pop("protocol", BIASED), **kw)  # type: ignore[arg-type]
 
 
 def test_ready4ephysrig_needs_a_bias_shift_between_blocks() -> None:
@@ -120,7 +120,7 @@ def test_untrainable_after_40_sessions() -> None:
 def test_unbiasable_is_never_given() -> None:
     # IBL's latent bug: 40 biased sessions failing the block criteria set 'unbiasable' in a local
     # variable that a later rule overwrote, so it was never stored. brainlab gives what IBL stored.
-    hist = [session(i, {0.5: GOOD}) for i in range(3)] + [_biased(3 + i, shift=0.5) for i in range(41)]
+    hist = [session(i, {0.5: GOOD}) for i in range(3)] + [_biased(3 + i, shift=0.5, n=380) for i in range(41)]
     out = statuses(hist)
     assert "unbiasable" not in out and out[-1] == "trained_1b"
 
