@@ -175,3 +175,18 @@ def test_late_files_clear_the_missing_data_log(fresh: schemas.Activation, small_
     assert len(logged) and all("trials" in m for m in logged)
     again = populate(["populate_behavior"])
     assert again.made.get("CompleteTrialSession", 0) == 0  # nothing retried
+
+
+def test_brainlab_ingest_command(tmp_path: Path, small_cohort: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from brainlab.cli import main
+
+    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    day = _days(small_cohort)[0].isoformat()
+    assert main(["ingest", "--data", str(small_cohort), "--date", day, "--url", url, "--prefix", "blc_"]) == 0
+    assert f"{day}: " in capsys.readouterr().out
+    assert main(["ingest", "--data", str(small_cohort), "--date", day, "--url", url, "--prefix", "blc_"]) == 0
+    assert "0 created, 0 modified, 0 deleted" in capsys.readouterr().out
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["ingest", "--data", str(empty), "--url", url, "--prefix", "blc_"]) == 2
+    assert "No LIMS snapshot" in capsys.readouterr().err
