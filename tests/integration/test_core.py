@@ -421,3 +421,18 @@ def test_forked_child_does_not_end_the_parents_session(backend, p):
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert len(p.Lab()) == 2  # and the parent's session still works
+
+
+def test_order_by_as_one_string(p):
+    keys = p.Session.Trial.fetch("KEY", order_by="session_start_time desc, trial")
+    assert [k["trial"] for k in keys] == [0, 1, 0, 1, 2]
+
+
+def test_refused_login_is_an_access_error(backend):
+    if backend.backend.name == "sqlite":
+        pytest.skip("SQLite has no logins")
+    from sqlalchemy.engine import make_url
+
+    url = make_url(backend.url).set(username="no_such_user_lj", password="wrong")
+    with pytest.raises(errors.AccessError, match="refused the login"):
+        dj.Connection(url.render_as_string(hide_password=False)).ping()

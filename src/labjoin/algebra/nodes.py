@@ -294,9 +294,10 @@ def expand_order(order_by: Any, heading: Heading) -> list[tuple[str, bool]]:
         return []
     if isinstance(order_by, str):
         order_by = [order_by]
+    items = [piece for item in order_by for piece in str(item).split(",")]  # "a, b desc" is two items
     out: list[tuple[str, bool]] = []
-    for item in order_by:
-        parts = str(item).replace(",", " ").split()
+    for item in items:
+        parts = item.split()
         if not parts:
             continue
         name, desc = parts[0], len(parts) > 1 and parts[1].lower() == "desc"

@@ -13,6 +13,7 @@ import contextlib
 import functools
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -155,9 +156,21 @@ class Connection:
         """Open the driver connection (done lazily by the first query)."""
         try:
             proxied = self._engine.raw_connection()
-        except sa.exc.DBAPIError as e:
+        except Exception as e:  # connect errors arrive wrapped or raw depending on the driver
+            orig = getattr(e, "orig", None) or e
+            if not (isinstance(e, sa.exc.DBAPIError) or self._is_driver_error(e)):
+                raise
+            code = translate_error(self.backend, orig)
+            refused = re.search(r"password authentication failed|Access denied|role .* does not exist",
+                                str(orig))
+            if isinstance(code, errors.AccessError) or refused:
+                raise errors.AccessError(
+                    f"The server at {self._safe_url()} refused the login: {orig}. Check the user and "
+                    "password (DJ_USER/DJ_PASS, dj.config['database.user'/'database.password'], the URL, "
+                    "or `labjoin config set-password`)."
+                ) from e
             raise errors.BackendUnavailableError(
-                f"Cannot connect to {self._safe_url()}: {e.orig}. Check that the server is running and "
+                f"Cannot connect to {self._safe_url()}: {orig}. Check that the server is running and "
                 "that the URL, user and password are right (dj.config / LABJOIN_DATABASE_URL)."
             ) from e
         except ModuleNotFoundError as e:
@@ -186,6 +199,16 @@ class Connection:
         self._pid = os.getpid()
         if self._init_fun is not None:
             self._init_fun(self)
+
+    def _discard(self) -> None:
+        """Forget a dead driver connection without trying to roll it back or close it politely."""
+        proxied = getattr(self, "_proxied", None)
+        if proxied is not None:
+            with contextlib.suppress(Exception):  # it is dead already: nothing to report
+                proxied.invalidate()
+        self._proxied = None
+        self._raw = None
+        self._depth = 0
 
     def _safe_url(self) -> str:
         return make_url(self.url).render_as_string(hide_password=True)
@@ -300,8 +323,7 @@ class Connection:
             if self._is_driver_error(e):
                 err = translate_error(self.backend, e, sql)
                 if isinstance(err, errors.LostConnectionError):
-                    self._raw = None
-                    self._depth = 0
+                    self._discard()
                 raise err from e
             raise
         if self._tracers or sql_logger.isEnabledFor(logging.DEBUG):
