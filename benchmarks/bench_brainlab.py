@@ -51,9 +51,13 @@ def cohort(size: str) -> SimulationConfig:
 
 def run(conn: Any, data_dir: Path) -> dict[str, Any]:
     from brainlab import acquisition, behavior
+    from brainlab.analyses import psych, training
     from brainlab.ingest import bookkeeping as bk
     from brainlab.ingest.daily import run_daily
 
+    # start each backend cold: fits are memoised by content within a process
+    psych._FITS.clear()
+    training.clear_cache()
     activation = schemas.Activation(PREFIX, conn)
     schemas.drop_all(activation)
     t0 = time.perf_counter()
