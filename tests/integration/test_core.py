@@ -436,3 +436,11 @@ def test_refused_login_is_an_access_error(backend):
     url = make_url(backend.url).set(username="no_such_user_lj", password="wrong")
     with pytest.raises(errors.AccessError, match="refused the login"):
         dj.Connection(url.render_as_string(hide_password=False)).ping()
+
+
+def test_computed_values_have_one_type_everywhere(p):
+    T = p.Session.Trial
+    row = dj.U().aggr(T, n="count(*)", s="sum(choice)", a="avg(choice)", big="max(rt) > 0.4").fetch1()
+    assert row == {"n": 5, "s": 3, "a": pytest.approx(0.6), "big": 1}
+    assert type(row["s"]) is int and type(row["a"]) is float and type(row["big"]) is int
+    assert (dj.U() & T).fetch(as_dict=True) == [{}]  # one row with no attributes

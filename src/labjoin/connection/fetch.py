@@ -134,12 +134,12 @@ def fetch(self: Any, *attrs: str, offset: int | None = None, limit: int | None =
         n, cols = _columns(self, names, order_by=order_by, limit=limit, offset=offset, squeeze=squeeze,
                            download_path=download_path)
         if as_dict:
-            return [dict(zip(names, r)) for r in zip(*(cols[x] for x in names))] if n else []
+            return _dicts(names, cols, n)
         out = []
         for a in attrs:
             if a == "KEY":
                 pk = heading.primary_key
-                out.append([dict(zip(pk, r)) for r in zip(*(cols[k] for k in pk))] if n else [])
+                out.append(_dicts(pk, cols, n))
             else:
                 out.append(_array(cols[a], _dtype(heading[a], cols[a]), n))
         return out[0] if len(attrs) == 1 else out
@@ -149,8 +149,15 @@ def fetch(self: Any, *attrs: str, offset: int | None = None, limit: int | None =
     if format == "frame":
         return _frame(self, names, n, cols)
     if as_dict:
-        return [dict(zip(names, r)) for r in zip(*(cols[x] for x in names))] if n else []
+        return _dicts(names, cols, n)
     return _recarray(self, names, n, cols)
+
+
+def _dicts(names: list[str], cols: dict[str, Any], n: int) -> list[dict[str, Any]]:
+    """One dict per row (an empty dict per row when no attribute is asked for, e.g. dj.U())."""
+    if not names:
+        return [{} for _ in range(n)]
+    return [dict(zip(names, r)) for r in zip(*(cols[x] for x in names))]
 
 
 def _frame(query: Any, names: list[str], n: int, cols: dict[str, Any]) -> Any:

@@ -424,11 +424,29 @@ def _dec_json(v: Any) -> Any:
     return json.loads(v) if isinstance(v, (str, bytes, bytearray)) else v
 
 
+def _dec_computed(col: Sequence[Any]) -> Any:
+    """Computed values typed the same on every backend: MySQL and PostgreSQL return Decimal for
+    sum/avg of integers and PostgreSQL returns bool for comparisons, where SQLite gives int/float.
+    Integral decimals become int, other decimals float, booleans 0/1 (as MySQL gives them)."""
+    if not any(type(v) is Decimal or type(v) is bool for v in col):
+        return list(col)
+    out = []
+    for v in col:
+        if type(v) is Decimal:
+            v = int(v) if v == v.to_integral_value() and v.as_tuple().exponent >= 0 else float(v)
+        elif type(v) is bool:
+            v = int(v)
+        out.append(v)
+    return out
+
+
 def column_decoder(attr: Attribute, backend: str, *, squeeze: bool = False,
                    download_path: str | os.PathLike[str] = ".") -> Decoder | None:
     """A function decoding one fetched column of ``attr``, or None when values are already right."""
     cat = attr.category
-    if cat in ("INTEGER", "FLOAT", "CHAR", "VARCHAR", "ENUM", "TEXT", "COMPUTED", "YEAR"):
+    if cat == "COMPUTED":
+        return _dec_computed
+    if cat in ("INTEGER", "FLOAT", "CHAR", "VARCHAR", "ENUM", "TEXT", "YEAR"):
         return None
     if cat == "BOOL":
         return _map(bool)
