@@ -22,11 +22,12 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 class Client:
     """A synchronous client over the app's ASGI interface, keeping cookies between requests."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, root_path: str = "") -> None:
         self.app = app
         self.loop = asyncio.new_event_loop()
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
-                                      follow_redirects=False)
+        self.root = root_path
+        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, root_path=root_path),
+                                      base_url="http://testserver", follow_redirects=False)
 
     def request(self, method: str, url: str, **kw: Any) -> httpx.Response:
         return self.loop.run_until_complete(self.http.request(method, url, **kw))
@@ -39,13 +40,13 @@ class Client:
 
     def csrf(self, page: str = "/login") -> str:
         """The CSRF token of this client's session, read from a form."""
-        m = CSRF.search(self.get(page).text)
+        m = CSRF.search(self.get(self.root + page).text)
         assert m, f"no CSRF token on {page}"
         return m.group(1)
 
     def login(self, user: str, password: str | None = None) -> httpx.Response:
         token = self.csrf()
-        return self.post("/login", data={"username": user, "password": password or PASSWORDS[user],
+        return self.post(self.root + "/login", data={"username": user, "password": password or PASSWORDS[user],
                                          "csrf_token": token, "next": "/"})
 
     def close(self) -> None:

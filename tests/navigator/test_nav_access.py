@@ -258,3 +258,18 @@ def test_json_requests_get_json_errors(personas) -> None:
 
 def test_clients_share_nothing(personas) -> None:
     assert isinstance(personas["member"], Client)
+
+
+def test_served_under_a_path_prefix(app_factory, shared_url) -> None:
+    c = Client(app_factory(shared_url), root_path="/nav")
+    try:
+        r = c.get("/nav/lab/mice")
+        assert r.status_code == 303 and r.headers["location"].startswith("/nav/login?next=")
+        assert c.login("max").status_code == 303
+        html = c.get("/nav/lab/mice").text
+        assert 'href="/nav/lab/mouse?' in html and 'src="/nav/static/app.js"' in html
+        assert c.get("/nav/static/app.js").status_code == 200
+        data = json_of(c.get("/nav/api/schemas"))
+        assert all(s["url"].startswith("/nav/schemas/") for s in data["schemas"])
+    finally:
+        c.close()
