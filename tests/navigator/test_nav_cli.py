@@ -76,6 +76,7 @@ def test_serve_builds_the_app_and_runs_uvicorn(url: str, tmp_path, monkeypatch) 
     assert config.public and config.public_subset.keys == ({"subject_nickname": "m1"},)
     assert seen["kw"] == {"host": "127.0.0.1", "port": 8123, "root_path": "/nav", "log_level": "info"}
     assert "http://127.0.0.1:8123/nav/" in r.output
+    assert "No accounts yet" in r.output
     seen["app"].state.navigator.database.close()
     r = CliRunner().invoke(cli, ["serve", "--url", url, "--public", "--users-schema", SCHEMA])
     assert "visitors who are not logged in see no rows" in r.output

@@ -32,7 +32,7 @@ def serve(url: str | None, host: str, port: int, public: bool, public_subset: st
     """Browse the database in a web browser: schemas, tables, rows, jobs, and registered lab pages."""
     import uvicorn
 
-    from ..navigator import NavigatorConfig, PublicSubset, create_app
+    from ..navigator import NavigatorConfig, PublicSubset, UserStore, create_app
 
     subset = PublicSubset.load(public_subset) if public_subset else PublicSubset()
     if public and subset.empty:
@@ -43,5 +43,9 @@ def serve(url: str | None, host: str, port: int, public: bool, public_subset: st
     config = NavigatorConfig(url=url, public=public, public_subset=subset, users_schema=users_schema,
                              plugins=pages, secure_cookies=secure_cookies, title=title)
     app = create_app(config)
+    with app.state.navigator.database.connection() as conn:
+        if not UserStore(conn, users_schema).list():
+            click.echo(f"No accounts yet: create one with `labjoin users add NAME --role admin` (schema {users_schema}).",
+                       err=True)
     click.echo(f"labjoin navigator on http://{host}:{port}{root_path}/  (Ctrl-C stops it)")
     uvicorn.run(app, host=host, port=port, root_path=root_path, log_level="info")
