@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import quote
 
 import nav_fake_lab as fake_lab
@@ -230,6 +231,27 @@ def test_figure_panel_whose_query_lacks_the_page_key_is_a_config_error(shared_ur
         c.login("max")
         r = c.get("/api/lab/lab?lab_name=alab")
         assert r.status_code == 500 and "Figure panel 'f'" in json_of(r)["error"]
+    finally:
+        c.close()
+        app.state.navigator.database.close()
+
+
+def test_pages_of_a_list_in_a_non_unique_order_never_overlap(shared_url) -> None:
+    reg = nav.Registry()
+    reg.add(nav.ListPage(name="trials", title="Trials", query=lambda db: db[f"{PREFIX}behavior.TrialSet.Trial"],
+                         columns=["trial_response_choice", "trial_id"], order_by="trial_response_choice",
+                         page_size=200))
+    app = create_app(make_config(shared_url), registry=reg)
+    c = Client(app)
+    try:
+        c.login("max")
+        seen: list[str] = []
+        url = "/lab/trials"
+        while url:
+            data = json_of(c.get("/api" + url))
+            seen += [json.dumps(r["key"], sort_keys=True) for r in data["rows"]]
+            url = data["next_url"]
+        assert len(seen) == len(set(seen)) == 1800
     finally:
         c.close()
         app.state.navigator.database.close()

@@ -136,7 +136,12 @@ def list_page(page: ListPage, db: Tables, params: list[tuple[str, str]], urls: U
     key_names = list(page.key or heading.primary_key)
     link_attrs = list(page.link.mapping().values()) if page.link else []
     names = list(dict.fromkeys([*page.columns, *key_names, *link_attrs]))
-    order = sort_order(heading, q.sort) if q.sort else _order(base, page.order_by)
+    if q.sort or page.order_by is None:
+        order = sort_order(heading, q.sort)
+    else:  # the page's own order, then the primary key, so that pages never overlap
+        own = _order(base, page.order_by)
+        named = {str(o).split()[0] for o in own}
+        order = [*own, *(f"{k} ASC" for k in heading.primary_key if k not in named)]
     rows = restricted.fetch(*names, as_dict=True, order_by=order, limit=q.size + 1, offset=q.offset)
     has_next = len(rows) > q.size
     rows = rows[:q.size]
@@ -162,8 +167,9 @@ def list_page(page: ListPage, db: Tables, params: list[tuple[str, str]], urls: U
         "applied": applied,
         "sort": [{"attribute": n, "desc": d} for n, d in q.sort],
         "total": total, "total_exact": exact, "page_number": q.page, "size": q.size, "pages": pages,
-        "rows": [{"values": {c: to_json(r[c]) for c in page.columns}, "url": _link_url(page.link, r, urls),
-                  "thumbnails": [t["by_row"][i] for t in thumbs]} for i, r in enumerate(rows)],
+        "rows": [{"values": {c: to_json(r[c]) for c in page.columns}, "key": to_json(keys[i]),
+                  "url": _link_url(page.link, r, urls), "thumbnails": [t["by_row"][i] for t in thumbs]}
+                 for i, r in enumerate(rows)],
         "thumbnails": [{"name": t["name"], "title": t["title"]} for t in thumbs],
         "next_url": urls.lab(page.name, q.params(page=q.page + 1) + via_params) if has_next else None,
         "prev_url": urls.lab(page.name, q.params(page=q.page - 1) + via_params) if q.page > 1 else None,
