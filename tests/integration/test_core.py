@@ -444,3 +444,30 @@ def test_computed_values_have_one_type_everywhere(p):
     assert row == {"n": 5, "s": 3, "a": pytest.approx(0.6), "big": 1}
     assert type(row["s"]) is int and type(row["a"]) is float and type(row["big"]) is int
     assert (dj.U() & T).fetch(as_dict=True) == [{}]  # one row with no attributes
+
+
+def test_key_source_with_two_keys_to_one_parent(make_schema):
+    schema = make_schema("_k")
+
+    @schema
+    class Cell(dj.Manual):
+        definition = """
+        cell: int
+        """
+
+    @schema
+    class Pair(dj.Computed):
+        definition = """
+        -> Cell.proj(pre='cell')
+        -> Cell.proj(post='cell')
+        ---
+        distance: int
+        """
+
+        def make(self, key):
+            self.insert1(dict(key, distance=abs(key["pre"] - key["post"])))
+
+    Cell.insert([(1,), (2,), (3,)])
+    assert len(Pair.key_source) == 9
+    Pair.populate()
+    assert len(Pair()) == 9 and (Pair & {"pre": 1, "post": 3}).fetch1("distance") == 2

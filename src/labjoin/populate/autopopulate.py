@@ -43,7 +43,12 @@ def default_key_source(table: Any) -> Any:
     conn = table.connection
     deps = conn.dependencies.load()
     node = table.full_table_name
-    parents = [(p, d) for p, _, d in deps.in_edges(node, data=True) if d["primary"]] if node in deps else []
+    # one entry per primary foreign key: a parent referenced twice (renamed) counts twice
+    parents = []
+    if node in deps:
+        key = set(deps.nodes[node]["primary_key"])
+        parents = [(p, m) for p, _, d in deps.in_edges(node, data=True)
+                   for m in d.get("attr_maps", [d["attr_map"]]) if set(m) <= key]
     if not parents:
         raise errors.PopulateError(
             f"{table.class_name} has no primary-key parent, so it has no default key_source. Declare a "
@@ -52,8 +57,8 @@ def default_key_source(table: Any) -> Any:
     from ..tables.table import FreeTable
 
     query = None
-    for parent, d in parents:
-        renames = {c: p for c, p in d["attr_map"].items() if c != p}
+    for parent, attr_map in parents:
+        renames = {c: p for c, p in attr_map.items() if c != p}
         q = FreeTable(conn, parent).proj(**renames)
         query = q if query is None else query * q
     return query
