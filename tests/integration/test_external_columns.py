@@ -316,3 +316,14 @@ def test_unconfigured_store_and_bad_values(make_schema: Any, tmp_path: Path) -> 
             Typed.insert1({"id": 1, "h": b"x", "a": tmp_path / "missing.txt"})
         with pytest.raises(errors.QueryError, match="Restrict by the primary key"):
             len(Typed & {"h": b"x"})
+
+
+def test_filepath_without_a_stage_here_downloads_into_download_path(ext: Any, stores: dict[str, Path]) -> None:
+    f = stores["stage"] / "run" / "a.bin"
+    f.parent.mkdir()
+    f.write_bytes(b"recorded")
+    ext.insert1({"id": 1, "b14": 0, "f14": f})
+    reader = {"protocol": "file", "location": str(stores["store"])}  # another machine: no stage configured
+    with dj.config(stores={"raw": reader}):
+        got = Path(ext.fetch1("f14", download_path=stores["download"]))
+    assert got == stores["download"] / "run" / "a.bin" and got.read_bytes() == b"recorded"
