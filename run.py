@@ -61,7 +61,18 @@ def main(argv: list[str]) -> int:
     ensure_venv()
     if cmd == "test":
         return subprocess.call([str(PY), "-m", "pytest", *rest], cwd=ROOT)
-    return subprocess.call([str(BIN / "labjoin"), "demo", *rest], cwd=ROOT)
+    serve = "--no-serve" not in rest
+    rest = [a for a in rest if a != "--no-serve"]
+    status = subprocess.call([str(BIN / "labjoin"), "demo", *rest], cwd=ROOT)
+    if status or not serve:
+        return status
+    url = [a for a in rest if a.startswith("--url")]  # the navigator opens the demo's database
+    url_args = url if "=" in "".join(url) else rest[rest.index("--url"): rest.index("--url") + 2] if url else []
+    print("run.py: starting the navigator at http://127.0.0.1:8000 (Ctrl-C stops it)", flush=True)
+    try:
+        return subprocess.call([str(BIN / "labjoin"), "serve", *url_args], cwd=ROOT)
+    except KeyboardInterrupt:
+        return 0
 
 
 if __name__ == "__main__":

@@ -109,8 +109,12 @@ def test_figures_are_stored_as_plotly_json(pipeline: schemas.Activation) -> None
 
 def test_daily_summary_says_what_is_missing(pipeline: schemas.Activation) -> None:
     rows = pb.DailyLabSummary.SubjectSummary.fetch(as_dict=True)
-    # the one mouse was culled after its recording: alive subjects only
-    assert all(r["data_update_status"] for r in rows)
+    # the one mouse was culled after its recording: it is listed, and its status says so
+    assert len(rows) == 1
+    [row] = rows
+    assert row["data_update_status"].startswith("Culled on ")
+    assert row["latest_task_protocol"] and row["latest_training_status"]
+    assert row["latest_session_ingested"] is not None
     assert len(pb.DailyLabSummary) == 1
     assert len(pb.CumulativeSummary) == 1 and len(pb.CumulativeSummary.FitPars) == 1
     latest = pb.SubjectLatestDate.fetch1("latest_date")

@@ -172,11 +172,18 @@ def _status_message(session: dict[str, Any], have: dict[str, set[Any]], missing:
 
 
 def subject_summaries(lab_name: str) -> list[dict[str, Any]]:
-    """Per living subject of the lab: latest sessions, protocol, status and what is missing."""
-    alive = (subject.Subject & (subject.SubjectLab & {"lab_name": lab_name})) - subject.Death
-    subjects = alive.fetch("subject_uuid", "subject_nickname", as_dict=True)
+    """Per subject of the lab: latest sessions, protocol, status and what is missing.
+
+    Culled subjects are listed too (their status says so): the mice pages read their latest
+    protocol and training status from here, and a lab whose only recorded mice were culled
+    after recording would otherwise show nothing.
+    """
+    subjects = (subject.Subject & (subject.SubjectLab & {"lab_name": lab_name})).fetch(
+        "subject_uuid", "subject_nickname", as_dict=True)
     if not subjects:
         return []
+    culled = {str(u): d for u, d in zip(*(subject.Death & (subject.SubjectLab & {"lab_name": lab_name}))
+                                         .fetch("subject_uuid", "death_date"))}
     restr = [{"subject_uuid": s["subject_uuid"]} for s in subjects]
     sessions = (acquisition.Session & restr).fetch("subject_uuid", "session_start_time", "task_protocol",
                                                      as_dict=True, order_by="session_start_time")
@@ -201,7 +208,8 @@ def subject_summaries(lab_name: str) -> list[dict[str, Any]]:
         mine = by_subject.get(str(s["subject_uuid"]), [])
         row: dict[str, Any] = dict(subject_uuid=s["subject_uuid"], subject_nickname=s["subject_nickname"])
         if not mine:
-            out.append(dict(row, data_update_status="No session yet"))
+            death = culled.get(str(s["subject_uuid"]))
+            out.append(dict(row, data_update_status=f"Culled on {death.isoformat()}" if death else "No session yet"))
             continue
         latest = mine[-1]
         on_flatiron = [r["session_start_time"] for r in mine if (str(r["subject_uuid"]), r["session_start_time"])
@@ -210,9 +218,10 @@ def subject_summaries(lab_name: str) -> list[dict[str, Any]]:
                     if k in status]
         protocol = latest["task_protocol"]
         n_current = int(np.sum([r["task_protocol"] == protocol for r in mine]))
+        death = culled.get(str(s["subject_uuid"]))
+        message = f"Culled on {death.isoformat()}" if death else _status_message(latest, have, missing)
         out.append(dict(row, latest_session_ingested=latest["session_start_time"],
                         latest_session_on_flatiron=on_flatiron[-1] if on_flatiron else None,
                         latest_task_protocol=protocol, latest_training_status=statuses[-1] if statuses else None,
-                        n_sessions_current_protocol=n_current,
-                        data_update_status=_status_message(latest, have, missing)))
+                        n_sessions_current_protocol=n_current, data_update_status=message))
     return out

@@ -26,3 +26,21 @@ def demo(url: str | None, data_dir: str | None, small: bool, prefix: str | None,
     from brainlab.demo import run_and_report
 
     run_and_report(url, Path(data_dir) if data_dir else None, small, prefix, keep, click.echo)
+    _demo_account(url)
+
+
+def _demo_account(url: str | None) -> None:
+    """Give a fresh database one admin account, so the navigator's member pages can be opened."""
+    import secrets
+
+    import labjoin as dj
+    from labjoin.navigator.users import UserStore
+
+    store = UserStore(dj.conn(url=url) if url else dj.conn()).ensure()
+    if store.list():
+        click.echo("navigator: log in with an existing account (`labjoin users list`).")
+        return
+    password = secrets.token_urlsafe(9)
+    store.add("demo", password, role="admin")
+    click.echo(f"navigator: created the account demo / {password} (admin). "
+               "Change it with `labjoin users passwd demo`.")
