@@ -157,7 +157,8 @@ def test_processes_run_each_key_once_and_parent_keeps_working(populate_schema, t
     assert result["success_count"] == 39 and [k for k, _ in result["error_list"]] == [{"k": 7}]
     assert result["error_list"][0][1].startswith("ValueError: bad input for k=7")
     assert len(made) == 40 and set(made.values()) == {1}
-    assert len(pids) == 2 and os.getpid() not in pids
+    # the pool decides how keys are spread: under load one worker may take all 40 of them
+    assert 1 <= len(pids) <= 2 and os.getpid() not in pids
     assert len(Out()) == 39  # the parent's connection reopened after the pool
     assert (populate_schema.jobs & 'status="error"').fetch1("key") == {"k": 7}
     with pytest.raises(ValueError, match="bad input for k=7"):
