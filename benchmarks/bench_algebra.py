@@ -73,14 +73,6 @@ class Tables:
     trial: str
 
 
-def qualified(backend: str, schema: str, table: str) -> str:
-    """How the server names ``<schema>.<table>`` (SQLite: one file, the schema is in the name)."""
-    if backend == "sqlite":
-        return f'"{schema}.{table}"'
-    if backend == "postgresql":
-        return f'"{schema}"."{table}"'
-    return f"`{schema}`.`{table}`"
-
 
 def declare(conn: dj.Connection, schema_name: str = SCHEMA) -> tuple[dj.Schema, Tables]:
     """Create the schema afresh (dropping a leftover of an interrupted run)."""
@@ -106,8 +98,8 @@ def declare(conn: dj.Connection, schema_name: str = SCHEMA) -> tuple[dj.Schema, 
         y: int
         """
 
-    b = conn.backend.name
-    return schema, Tables(Session, Trial, qualified(b, schema_name, "session"), qualified(b, schema_name, "trial"))
+    q = conn.backend.qtable  # the physical names raw SQL uses, as labjoin itself quotes them
+    return schema, Tables(Session, Trial, q(schema_name, "session"), q(schema_name, "trial"))
 
 
 def fill(t: Tables, n: int, seed: int = 0) -> None:

@@ -68,11 +68,6 @@ PLAN = {"T": (4, 1_000, 20, 64), "S": (100, 10_000, 200, 1024), "M": (100, 10_00
 S3_KEY, S3_SECRET = "bench_key", "bench_secret"
 
 
-def qualified(backend: str, table: str) -> str:
-    return {"sqlite": f'"{SCHEMA}.{table}"', "postgresql": f'"{SCHEMA}"."{table}"'}.get(
-        backend, f"`{SCHEMA}`.`{table}`")
-
-
 def declare(conn: dj.Connection) -> tuple[dj.Schema, Any, Any]:
     dj.Schema(SCHEMA, connection=conn).drop(force=True)
     schema = dj.Schema(SCHEMA, connection=conn)
@@ -157,7 +152,7 @@ def bench_large(conn: dj.Connection, big: Any, mib: int, timer: Callable[..., di
     with mysql_packet(conn, 2 * mib * MIB + 64 * MIB, log) as allowed:
         if not allowed:
             return []
-        raw, table = Raw(conn), qualified(b, "big")
+        raw, table = Raw(conn), conn.backend.qtable(SCHEMA, "big")
         sql = f"INSERT INTO {table} (id, data) VALUES ({raw.ph}, {raw.ph})"
         # The raw side converts the array to bytes each time, as a raw user must.
         ins = timer({"labjoin": lambda: big.insert1({"id": 1, "data": arr}),
@@ -193,7 +188,7 @@ def bench_large(conn: dj.Connection, big: Any, mib: int, timer: Callable[..., di
 
 def bench_small(conn: dj.Connection, small: Any, n: int, timer: Callable[..., dict[str, Timing]]) -> list[Measurement]:
     b = conn.backend.name
-    raw, table = Raw(conn), qualified(b, "small")
+    raw, table = Raw(conn), conn.backend.qtable(SCHEMA, "small")
     arrays = list(np.random.default_rng(1).random((n, 10)))
     rows = [{"id": i, "data": a} for i, a in enumerate(arrays)]
     sql = f"INSERT INTO {table} (id, data) VALUES ({raw.ph}, {raw.ph})"

@@ -67,16 +67,6 @@ class Tables:
     names: dict[str, str]
 
 
-def qualified(backend: str, schema: str, table: str) -> str:
-    """How the server names ``<schema>.<table>`` (SQLite keeps every schema in one file, so the
-    schema becomes part of the table name there).
-    """
-    if backend == "sqlite":
-        return f'"{schema}.{table}"'
-    if backend == "postgresql":
-        return f'"{schema}"."{table}"'
-    return f"`{schema}`.`{table}`"
-
 
 def declare(conn: dj.Connection, schema_name: str = SCHEMA) -> tuple[dj.Schema, Tables]:
     """Create the benchmark schema afresh (dropping a leftover from an interrupted run)."""
@@ -121,8 +111,7 @@ def declare(conn: dj.Connection, schema_name: str = SCHEMA) -> tuple[dj.Schema, 
         y: int
         """
 
-    b = conn.backend.name
-    names = {t: qualified(b, schema_name, t) for t in ("bulk", "single", "session", "trial")}
+    names = {t: conn.backend.qtable(schema_name, t) for t in ("bulk", "single", "session", "trial")}
     return schema, Tables(Bulk, Single, Session, Trial, names)
 
 
