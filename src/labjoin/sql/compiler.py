@@ -124,10 +124,6 @@ class Compiler:
         sub = self.to_select(state, node.heading.primary_key or node.heading.names).subquery(self._alias())
         return sa.select(sa.func.count()).select_from(sub)
 
-    def where_for(self, node: N.Node) -> tuple[State, list[ColumnElement[Any]]]:
-        state = self.compile(node)
-        return state, state.where
-
     # -- state helpers ------------------------------------------------------------------------
     def _alias(self) -> str:
         return f"t{next(self._counter)}"

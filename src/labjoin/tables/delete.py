@@ -65,7 +65,6 @@ def plan_cascade(table: Any, part_integrity: str = "enforce") -> list[tuple[str,
             f"part_integrity={part_integrity!r}: use 'enforce', 'ignore' or 'cascade'."
         )
     restricted: dict[str, Any] = {root: table}
-    reached_from: dict[str, set[str]] = {root: set()}
 
     def propagate(start: str) -> None:
         for node in deps.descendants_of(start):
@@ -80,7 +79,6 @@ def plan_cascade(table: Any, part_integrity: str = "enforce") -> list[tuple[str,
                 for attr_map in deps.edges[parent, node]["attr_maps"]:
                     renames = {c: p for c, p in attr_map.items() if c != p}
                     terms.append(restricted[parent].proj(**renames))
-                reached_from.setdefault(node, set()).add(parent)
             if terms:
                 child = _free(conn, node)
                 cond = C.c_or([C.Semi(t._node) for t in terms])

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from .. import errors
-from .table import Table, TableMeta
+from .table import Table
 
 __all__ = ["Computed", "Imported", "Lookup", "Manual", "Part", "UserTable", "to_snake_case"]
 
@@ -105,10 +105,6 @@ class Computed(_AutoPopulated):
     """Filled by ``make`` from other tables."""
 
     tier_prefix = "__"
-
-
-class _PartMeta(TableMeta):
-    pass
 
 
 class Part(UserTable):
