@@ -16,11 +16,24 @@ Filters combine with AND (``dj.AndList``) or OR (a list). In URLs a filter is wr
 ``attribute__op=value`` (``attribute=value`` means ``exact``), as in datasette; ``_combine``,
 ``_sort``, ``_page``, ``_size``, ``_col`` (projection) and ``_count=exact`` are the other parameters. Anything else is refused with a
 DataError that says what is allowed.
+
+Paging by position (keyset paging): the "next" and "previous" links of a table page carry
+``_after`` / ``_before``, an opaque token naming the primary key of the last (first) row shown.
+The page then asks for the rows that sort after (before) that row, ``WHERE (sort values, key) >
+(the row's)``, instead of skipping ``OFFSET`` rows: the cost of a page no longer grows with its
+depth. The token holds only the row's key: the sort values are read back from the database when
+the page is asked for (exactly, as the database compares them: MariaDB prints a ``float`` with
+six digits, so a value carried through the URL would not be the stored one). A token whose row is
+gone, or an order that paging by position cannot express exactly, falls back to ``_page``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,9 +42,10 @@ from sqlglot import exp
 
 from .. import errors
 from ..algebra.conditions import AndList, Not, Top
-from .values import parse_value
+from .values import key_text, parse_key, parse_value
 
-__all__ = ["OPERATORS", "Filter", "TableQuery", "compile_filters", "count_rows", "parse_table_query", "sort_order"]
+__all__ = ["OPERATORS", "Filter", "TableQuery", "compile_filters", "count_rows", "decode_position",
+           "encode_position", "parse_table_query", "seek_condition", "seekable", "sort_order", "total_order"]
 
 OPERATORS: dict[str, str] = {
     "exact": "=", "not": "≠", "lt": "<", "lte": "≤", "gt": ">", "gte": "≥",
@@ -42,7 +56,14 @@ _ORDERED = ("INTEGER", "FLOAT", "DECIMAL", "DATE", "DATETIME", "TIMESTAMP", "YEA
             "CHAR", "VARCHAR", "TEXT", "ENUM")
 _STRINGS = ("CHAR", "VARCHAR", "TEXT", "ENUM")
 _NUMBERS = ("INTEGER", "FLOAT", "DECIMAL", "YEAR")
-RESERVED = frozenset({"_sort", "_page", "_size", "_combine", "_format", "_col", "_count"})
+RESERVED = frozenset({"_sort", "_page", "_size", "_combine", "_format", "_col", "_count", "_after", "_before"})
+# Types whose order the database's comparison operators reproduce exactly on every backend, so
+# that "after this row" selects the rows that ORDER BY puts after it. Not ENUM (MySQL sorts an
+# enum by its position in the declaration but compares it with text as text), DECIMAL (a literal
+# would pass through a float), UUID (a fragment compares a uuid column with text, not with a
+# uuid: PostgreSQL refuses, SQLite and MariaDB compare bytes with text), BOOL, TIME, JSON.
+_SEEKABLE = frozenset({"INTEGER", "FLOAT", "DATE", "DATETIME", "TIMESTAMP", "YEAR", "CHAR", "VARCHAR"})
+MAX_TOKEN = 2_000  # characters of an _after/_before token; a primary key's text is far shorter
 
 
 @dataclass(frozen=True)
@@ -70,13 +91,19 @@ class TableQuery:
     columns: tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
     exact_count: bool = False
+    after: Mapping[str, Any] | None = None  # the primary key of the row this page follows (``_after``)
+    before: Mapping[str, Any] | None = None  # ... or precedes (``_before``)
 
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.size
 
     def params(self, **changes: Any) -> list[tuple[str, str]]:
-        """URL parameters of this query with ``changes`` (page=, sort=, size=) applied."""
+        """URL parameters of this query with ``changes`` (page=, sort=, size=) applied.
+
+        A position (``_after``/``_before``) is kept only when given in ``changes`` (``after=`` or
+        ``before=``, a primary key): a link to another page, order or size starts from ``_page``.
+        """
         page = changes.get("page", self.page)
         sort = changes.get("sort", self.sort)
         size = changes.get("size", self.size)
@@ -92,6 +119,9 @@ class TableQuery:
         out.extend(("_col", c) for c in self.columns)
         if changes.get("exact_count", self.exact_count):
             out.append(("_count", "exact"))
+        for name in ("after", "before"):
+            if changes.get(name) is not None:
+                out.append((f"_{name}", encode_position(changes[name])))
         return out
 
 
@@ -118,6 +148,7 @@ def parse_table_query(heading: Any, params: Iterable[tuple[str, str]], *, defaul
     columns: list[str] = []
     extra: dict[str, str] = {}
     exact_count = False
+    positions: dict[str, Mapping[str, Any]] = {}
     for name, value in params:
         if name in allowed_extra:
             extra[name] = value
@@ -140,10 +171,12 @@ def parse_table_query(heading: Any, params: Iterable[tuple[str, str]], *, defaul
             if value != "exact":
                 raise errors.DataError(f"`_count` is 'exact' (count every row); {value!r} is not.")
             exact_count = True
+        elif name in ("_after", "_before"):
+            positions[name[1:]] = decode_position(heading, value, name)
         elif name.startswith("_"):
             raise errors.DataError(
                 f"Unknown parameter `{name}`. Use attribute=value, attribute__op=value (op: "
-                f"{', '.join(OPERATORS)}), _combine, _sort, _page, _size or _col."
+                f"{', '.join(OPERATORS)}), _combine, _sort, _page, _size, _col, _count, _after or _before."
             )
         else:
             attribute, _, op = name.partition("__")
@@ -158,7 +191,10 @@ def parse_table_query(heading: Any, params: Iterable[tuple[str, str]], *, defaul
                 continue  # an empty field of the filter form means "no condition"
             _check_op(heading[attribute], op)
             filters.append(Filter(attribute, op, value))
-    q = TableQuery(tuple(filters), combine, sort, page, size, tuple(columns), extra, exact_count)
+    if len(positions) > 1:
+        raise errors.DataError("A page follows one row or precedes one: pass `_after` or `_before`, not both.")
+    q = TableQuery(tuple(filters), combine, sort, page, size, tuple(columns), extra, exact_count,
+                   positions.get("after"), positions.get("before"))
     compile_filters(heading, q.filters, q.combine)  # validate every value now: errors before any query
     return q
 
@@ -265,10 +301,98 @@ def count_rows(query: Any, limit: int | None) -> tuple[int, bool]:
     return (n, True) if n <= limit else (limit, False)
 
 
-def sort_order(heading: Any, sort: Iterable[tuple[str, bool]]) -> list[str]:
-    """``order_by`` for fetch: the requested attributes, then the primary key as a tie-breaker
-    (so that pages do not overlap)."""
-    order = [f"{n} {'DESC' if d else 'ASC'}" for n, d in sort]
-    named = {n for n, _ in sort}
-    order += [f"{k} ASC" for k in heading.primary_key if k not in named]
-    return order
+def total_order(heading: Any, sort: Iterable[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """(attribute, descending?) pairs: the requested attributes, then the primary key as a
+    tie-breaker, so that no two rows tie and pages do not overlap."""
+    order = list(sort)
+    named = {n for n, _ in order}
+    return order + [(k, False) for k in heading.primary_key if k not in named]
+
+
+def sort_order(heading: Any, sort: Iterable[tuple[str, bool]], *, reverse: bool = False) -> list[str]:
+    """``order_by`` for fetch: :func:`total_order` as text (each direction flipped with
+    ``reverse``: the same rows in the opposite order, NULLs included, since NULLs sort first
+    ascending and last descending on every backend)."""
+    return [f"{n} {'DESC' if d != reverse else 'ASC'}" for n, d in total_order(heading, sort)]
+
+
+# -- paging by position -------------------------------------------------------------------------
+def encode_position(key: Mapping[str, Any]) -> str:
+    """The ``_after``/``_before`` token of a row: its primary key, as URL-safe base64 of JSON."""
+    text = json.dumps({k: key_text(v) for k, v in key.items()}, separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_position(heading: Any, token: str, name: str = "_after") -> dict[str, Any]:
+    """The primary key in an ``_after``/``_before`` token, each value parsed as its attribute's
+    type. DataError for anything that is not a token this table's pages make."""
+    bad = errors.DataError(
+        f"`{name}` is not a position in this table; follow the page links, or use `_page` to go to a page."
+    )
+    if len(token) > MAX_TOKEN:
+        raise bad
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
+    except (binascii.Error, ValueError):
+        raise bad from None
+    pk = heading.primary_key
+    if (not pk or not isinstance(data, dict) or set(data) != set(pk)
+            or not all(isinstance(v, str) for v in data.values())):
+        raise bad
+    return parse_key(heading, data)
+
+
+def seekable(heading: Any, order: Iterable[tuple[str, bool]]) -> bool:
+    """Whether rows after a position in ``order`` can be selected with comparisons (see
+    `_SEEKABLE`); otherwise pages use OFFSET."""
+    return bool(heading.primary_key) and all(heading[n].category in _SEEKABLE for n, _ in order)
+
+
+def anchor_columns(heading: Any, order: Iterable[tuple[str, bool]]) -> dict[str, str]:
+    """What to fetch of the anchor row: each attribute of the order by name, floats as DOUBLE
+    (exact: MariaDB sends a ``float`` as six significant digits, PostgreSQL a ``real`` as the
+    shortest text of a float4)."""
+    return {n: f"CAST(`{n}` AS DOUBLE)" if heading[n].category == "FLOAT" else n for n, _ in order}
+
+
+def seek_condition(heading: Any, order: list[tuple[str, bool]], anchor: Mapping[str, Any],
+                   backward: bool = False) -> str | None:
+    """A restriction selecting the rows that sort after (``backward``: before) the row whose
+    values of the ``order`` attributes are ``anchor``; None when a value cannot be compared
+    exactly (a NaN or an infinity).
+
+    ``(a, b) > (x, y)`` is written out as ``a > x OR (a = x AND b > y)``, which every backend
+    accepts in mixed directions. NULLs sort first ascending and last descending, so "after a
+    NULL" ascending means "not NULL", and descending "after x" includes the NULLs. When the
+    first attribute is not nullable, a redundant ``a >= x`` lets a planner (PostgreSQL) start an
+    index scan at the position instead of filtering from the first row.
+    """
+    terms: list[exp.Expression] = []
+    same: list[exp.Expression] = []
+    for name, desc in order:
+        attr, value = heading[name], anchor[name]
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        col = exp.column(name, quoted=True)
+        later_is_smaller = desc != backward
+        if value is None:
+            after = None if later_is_smaller else exp.Not(this=exp.Is(this=col, expression=exp.Null()))
+            equal: exp.Expression = exp.Is(this=col, expression=exp.Null())
+        else:
+            lit = _literal(attr, value)
+            after = (exp.LT if later_is_smaller else exp.GT)(this=col, expression=lit)
+            if later_is_smaller and attr.nullable:
+                after = exp.or_(after, exp.Is(this=col, expression=exp.Null()))
+            equal = exp.EQ(this=col, expression=lit.copy())
+        if after is not None:
+            terms.append(exp.and_(*same, after) if same else after)
+        same.append(equal)
+    if not terms:
+        return "0 = 1"  # the anchor is the last row of this order: nothing follows it
+    cond: exp.Expression = exp.or_(*terms) if len(terms) > 1 else terms[0]
+    first, desc = order[0]
+    if not heading[first].nullable and anchor[first] is not None:
+        bound = (exp.LTE if desc != backward else exp.GTE)(this=exp.column(first, quoted=True),
+                                                            expression=_literal(heading[first], anchor[first]))
+        cond = exp.and_(bound, exp.paren(cond))
+    return cond.sql(dialect="mysql")
