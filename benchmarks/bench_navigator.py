@@ -13,10 +13,20 @@ function, template or JSON): the time a server spends on a page. Each page is re
 ``--warmup`` times untimed, then ``--repeat`` times; the report gives the median and the 95th
 percentile. Targets (issue #8): table pages on a 1e6-row table within 100 ms, the mouse page
 within 300 ms, at the 95th percentile.
+
+Next to each table page, the same rows read with the raw driver (``Raw SQL p95``): the faster of
+one hand-written query and the two-step read (the keys of the page, then their rows), timed the
+same way in the same run. It is the floor of a page on that backend: what the database itself
+needs for those rows, before routing, counting and rendering.
+
+For development, ``--keep`` leaves the data schema in place (its name is printed) and
+``--reuse NAME`` times the pages of a schema kept earlier at the same ``--size`` without building
+it again; ``--only TEXT`` times only the pages whose label contains TEXT.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import datetime
 import math
@@ -24,7 +34,8 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -241,12 +252,74 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[k]
 
 
-def run_backend(conn: Any, rows: int, repeat: int, warmup: int, log: Callable[[str], None]) -> list[list[str]]:
+@dataclass(frozen=True)
+class RawPage:
+    """The rows of a table page as hand-written SQL: ``WHERE`` text, ``ORDER BY`` text, OFFSET."""
+
+    where: str
+    order: str
+    offset: int = 0
+
+
+def time_runs(fn: Callable[[], Any], repeat: int, warmup: int) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def raw_floor(conn: Any, table: str, spec: RawPage, size: int, repeat: int, warmup: int) -> tuple[float, str]:
+    """(p95 seconds, form) of the faster raw-driver read of a page's rows: one query selecting
+    every shown column, or the page's keys first and then their rows."""
+    db, q = conn.raw, conn.backend.qident
+    cols = ", ".join(q(c) for c in ("session_id", "trial_id", "rt", "choice", "contrast", "stim_on", "feedback"))
+    where = f" WHERE {spec.where}" if spec.where else ""
+    tail = f"{where} ORDER BY {spec.order} LIMIT {size + 1} OFFSET {spec.offset}"
+    ph = "?" if conn.backend.name == "sqlite" else "%s"
+    by_key = f"({q('session_id')} = {ph} AND {q('trial_id')} = {ph})"
+
+    def one() -> list[Any]:
+        cur = db.cursor()
+        cur.execute(f"SELECT {cols} FROM {table}{tail}")
+        return list(cur.fetchall())
+
+    def two() -> list[Any]:
+        cur = db.cursor()
+        cur.execute(f"SELECT {q('session_id')}, {q('trial_id')} FROM {table}{tail}")
+        keys = list(cur.fetchall())
+        if not keys:
+            return []
+        cur.execute(f"SELECT {cols} FROM {table} WHERE " + " OR ".join([by_key] * len(keys)),
+                    [v for k in keys for v in k])
+        return list(cur.fetchall())
+
+    best = min((percentile(time_runs(fn, repeat, warmup), 0.95), form)
+               for form, fn in (("1 query", one), ("2 steps", two)))
+    return best
+
+
+def run_backend(conn: Any, rows: int, repeat: int, warmup: int, log: Callable[[str], None], *,
+                follow_links: bool = False, reuse: str | None = None, keep: bool = False,
+                only: str | None = None) -> list[list[str]]:
+    """Time every page on ``conn``: one report row per page.
+
+    ``follow_links`` also times the page that the deep page's "next" link leads to (by position).
+    ``reuse`` names a schema built by an earlier run (``keep``) at the same ``rows``; ``only``
+    keeps the pages whose label contains it.
+    """
     tag = uuid.uuid4().hex[:6]
-    schema_name, users = f"navigator_bench_{tag}", f"navigator_bench_{tag}_users"
-    t0 = time.perf_counter()
-    build(conn, schema_name, rows)
-    log(f"built {rows:,} trials in {time.perf_counter() - t0:.1f} s")
+    schema_name = reuse or f"navigator_bench_{tag}"
+    users = f"navigator_bench_{tag}_users"
+    if reuse is None:
+        t0 = time.perf_counter()
+        build(conn, schema_name, rows)
+        log(f"built {rows:,} trials in {time.perf_counter() - t0:.1f} s")
+    if keep:
+        log(f"keeping schema {schema_name} (--reuse {schema_name})")
     UserStore(conn, users).add("bench", PASSWORD, "member")
     app = create_app(NavigatorConfig(url=conn.url, users_schema=users, entry_points=False),
                      registry=registry(schema_name))
@@ -255,46 +328,79 @@ def run_backend(conn: Any, rows: int, repeat: int, warmup: int, log: Callable[[s
     mouse = f"subject_uuid={uuid.UUID(int=5)}"
     sid = min(17, max(1, rows // 1000) - 1)
     base = f"/schemas/{schema_name}/Trial"
-    pages = [
-        ("table page 1 (key order)", base, 100),
-        ("table page 1, JSON twin", "/api" + base, 100),
-        ("table, filtered (rt > 0.5 AND choice = CW)", base + "?rt__gt=0.5&choice=CW", 100),
-        ("table, sorted by an unindexed attribute", base + "?_sort=-rt", 100),
-        ("table, filtered by key prefix and sorted", base + f"?session_id={sid}&_sort=-rt", 100),
-        (f"table, page {rows // 50:,} (offset {rows // 2:,})", base + f"?_page={rows // 50}", 100),
-        ("row page", base + f"/row?session_id={sid}&trial_id=3", 100),
-        ("schema page (counts, diagram)", f"/schemas/{schema_name}", None),
-        ("mouse page (5 cumulative + 3 daily figures, 40 sessions)", f"/lab/mouse?{mouse}", 300),
-        ("mouse page, JSON twin", f"/api/lab/mouse?{mouse}", 300),
-        ("mice list with thumbnails", "/lab/mice", None),
+    q = conn.backend.qident
+    key = f"{q('session_id')}, {q('trial_id')}"
+    deep = base + f"?_page={rows // 50}"
+    pages: list[tuple[str, Any, int | None, Any]] = [
+        ("table page 1 (key order)", base, 100, RawPage("", key)),
+        ("table page 1, JSON twin", "/api" + base, 100, RawPage("", key)),
+        ("table, filtered (rt > 0.5 AND choice = CW)", base + "?rt__gt=0.5&choice=CW", 100,
+         RawPage(f"{q('rt')} > 0.5 AND {q('choice')} = 'CW'", key)),
+        ("table, sorted by an unindexed attribute", base + "?_sort=-rt", 100, RawPage("", f"{q('rt')} DESC, {key}")),
+        ("table, filtered by key prefix and sorted", base + f"?session_id={sid}&_sort=-rt", 100,
+         RawPage(f"{q('session_id')} = {sid}", f"{q('rt')} DESC, {key}")),
+        (f"table, page {rows // 50:,} (offset {rows // 2:,})", deep, 100, RawPage("", key, rows // 2)),
+    ]
+    if follow_links:
+        pages.append((f"table, page {rows // 50 + 1:,} by its \"next\" link (position)", "next", 100, "next"))
+    pages += [
+        ("row page", base + f"/row?session_id={sid}&trial_id=3", 100, None),
+        ("schema page (counts, diagram)", f"/schemas/{schema_name}", None, None),
+        ("mouse page (5 cumulative + 3 daily figures, 40 sessions)", f"/lab/mouse?{mouse}", 300, None),
+        ("mouse page, JSON twin", f"/api/lab/mouse?{mouse}", 300, None),
+        ("mice list with thumbnails", "/lab/mice", None, None),
     ]
     out = []
     try:
-        for label, url, target in pages:
+        for label, url, target, raw in pages:
+            if only and only not in label:
+                continue
+            if url == "next":  # the deep page's link: the position of its last row, read once
+                data = client.get("/api" + deep).json()
+                url, (a, b) = data["next_url"], data["rows"][-1]["key"].values()
+                if "_after=" not in url:
+                    raise RuntimeError(f"the deep page's next link does not page by position: {url}")
+                raw = RawPage(f"{q('session_id')} >= {a} AND ({q('session_id')} > {a} OR "
+                              f"({q('session_id')} = {a} AND {q('trial_id')} > {b}))", key)
             for _ in range(warmup):
                 r = client.get(url)
                 if r.status_code != 200:
                     raise RuntimeError(f"{url}: HTTP {r.status_code}: {r.text[:300]}")
-            times = []
-            for _ in range(repeat):
-                t = time.perf_counter()
-                client.get(url)
-                times.append(time.perf_counter() - t)
+            times = time_runs(lambda url=url: client.get(url), repeat, 0)
             p50, p95 = statistics.median(times), percentile(times, 0.95)
+            floor = ""
+            if raw is not None:
+                seconds, form = raw_floor(conn, conn.backend.qtable(schema_name, "trial"), raw, 25, repeat, warmup)
+                floor = f"{format_duration(seconds)} ({form})"
             verdict = "" if target is None else ("✔" if p95 * 1000 <= target else "✘")
-            out.append([label, conn.backend.name, format_duration(p50), format_duration(p95),
+            out.append([label, conn.backend.name, format_duration(p50), format_duration(p95), floor,
                         f"≤ {target} ms" if target else "", verdict])
-            log(f"{label}: p50 {format_duration(p50)}, p95 {format_duration(p95)}")
+            log(f"{label}: p50 {format_duration(p50)}, p95 {format_duration(p95)}" + (f", raw {floor}" if floor else ""))
     finally:
         client.close()
         app.state.navigator.database.close()
-        dj.Schema(schema_name, connection=conn).drop(force=True)
+        if not keep and reuse is None:
+            dj.Schema(schema_name, connection=conn).drop(force=True)
         dj.Schema(users, connection=conn).drop(force=True)
     return out
 
 
+def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The shared options (see _harness.parse_args) and this script's development ones."""
+    own = argparse.ArgumentParser(add_help=False)
+    own.add_argument("--keep", action="store_true")
+    own.add_argument("--reuse", default=None)
+    own.add_argument("--only", default=None)
+    mine, rest = own.parse_known_args(argv)
+    args = parse_args(__doc__, rest)
+    args.keep, args.reuse, args.only = mine.keep, mine.reuse, mine.only
+    if args.reuse and len(args.backends) != 1:
+        raise SystemExit("--reuse names a schema on one backend: pass --backends with one name")
+    return args
+
+
 def main(argv: list[str] | None = None) -> list[list[str]]:
-    args = parse_args(__doc__, argv)
+    args = parse_options(argv)
     rows: list[list[str]] = []
     t0 = time.perf_counter()
     with dj.config(safemode=False), open_backends(args.backends) as conns:
@@ -303,15 +409,18 @@ def main(argv: list[str] | None = None) -> list[list[str]]:
             def log(step: str, name: str = name) -> None:
                 print(f"[{name}] {time.perf_counter() - t0:7.1f} s  {step}", file=sys.stderr, flush=True)
 
-            rows += run_backend(conn, args.rows, args.repeat, args.warmup, log)
+            rows += run_backend(conn, args.rows, args.repeat, args.warmup, log, follow_links=True,
+                                reuse=args.reuse, keep=args.keep, only=args.only)
     order = {r[0]: i for i, r in enumerate(rows)}
     rows.sort(key=lambda r: order[r[0]])
-    table = markdown_table(["Page", "Backend", "p50", "p95", "Target (p95)", ""], rows, align="llrrll")
+    table = markdown_table(["Page", "Backend", "p50", "p95", "Raw SQL p95", "Target (p95)", ""], rows,
+                           align="llrrrll")
     body = "\n\n".join([
         f"Measured {datetime.date.today().isoformat()} with `{command_line('bench_navigator.py', args)}` "
         f"({args.rows:,} trial rows; {args.repeat} timed requests per page after {args.warmup} untimed). "
         "Server time: requests through the app's ASGI interface in process (routing, access check, "
-        "queries, template or JSON), no network.",
+        "queries, template or JSON), no network. Raw SQL p95: the same rows through the raw driver "
+        "(the faster of one query and keys-then-rows), the floor of the page on that backend.",
         machine_markdown(machine),
         table,
         NOTES,
