@@ -283,3 +283,40 @@ def test_tokens_round_trip_keys(shared_client) -> None:
         token = encode_position(key)
         assert set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
         assert decode_position(heading, token) == key
+
+
+def test_pages_count_only_when_they_must(shared_client, caplog) -> None:
+    _, name, conn = shared_client
+    app = create_app(NavigatorConfig(url=conn.url, users_schema=f"{name}_users", entry_points=False, count_limit=10),
+                     registry=Registry())
+    client = Client(app)
+    try:
+        assert client.login("ana", "ana-password").status_code == 303
+        base = f"/api/schemas/{name}/Reading?_sort=-score&_size={SIZE}"
+        caplog.set_level(logging.DEBUG, logger="labjoin.sql")
+
+        def page(query: str) -> tuple[dict[str, Any], bool]:
+            caplog.clear()
+            data = _get(client, base + query)
+            counted = any("count(" in rec.args[0].lower() for rec in caplog.records
+                          if rec.name == "labjoin.sql" and rec.args)
+            return data, counted
+
+        first, counted = page("")
+        assert (first["total"], first["total_exact"], counted) == (10, False, True)
+        last_page = -(-N_ROWS // SIZE)
+        last, counted = page(f"&_page={last_page}")  # the last page ends the rows: no count
+        assert (last["total"], last["total_exact"], last["pages"], counted) == (N_ROWS, True, last_page, False)
+        deep, counted = page("&_page=3")  # 12 rows skipped: more than the bound, no count
+        assert (deep["total"], deep["total_exact"], counted) == (10, False, False)
+        beyond, counted = page("&_page=50")  # no rows: the page cannot tell
+        assert (beyond["rows"], beyond["total"], beyond["total_exact"], counted) == ([], 10, False, True)
+        exact, counted = page("&_count=exact")
+        assert (exact["total"], exact["total_exact"], counted) == (N_ROWS, True, True)
+        few, counted = page("&idx=1")  # one short page: its rows are the total
+        assert (few["total"], few["total_exact"], counted) == (3, True, False)
+        by_position, counted = page(f"&_page=2&_after={encode_position(first['rows'][-1]['key'])}")
+        assert (by_position["total"], by_position["total_exact"], counted) == (10, False, True)
+    finally:
+        client.close()
+        app.state.navigator.database.close()

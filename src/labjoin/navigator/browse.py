@@ -161,13 +161,13 @@ def table_page(db: Tables, schema: str, name: str, q: TableQuery, urls: Urls, *,
     table = ref.free(db.conn)
     heading = table.heading
     restricted = table & compile_filters(heading, q.filters, q.combine)
-    total, exact = count_rows(restricted, None if q.exact_count else count_limit)
     pk = heading.primary_key
     if q.columns:
         shown = list(dict.fromkeys([*pk, *q.columns]))
     else:
         shown = [n for n in heading.names if not heading[n].is_blob]
-    page, rows, has_next = _rows(table, restricted, q, shown) if shown else (q.page, [], False)
+    page, rows, has_next, skipped = _rows(table, restricted, q, shown) if shown else (q.page, [], False, None)
+    total, exact = _total(restricted, len(rows), has_next, skipped, None if q.exact_count else count_limit)
     pages = max(1, -(-total // q.size)) if exact else None
     out_rows = [{"key": to_json({k: r[k] for k in pk}), "url": urls.row(schema, ref.class_name, {k: r[k] for k in pk}),
                  "values": {n: to_json(r[n]) for n in shown}} for r in rows]
@@ -197,12 +197,27 @@ def table_page(db: Tables, schema: str, name: str, q: TableQuery, urls: Urls, *,
     }
 
 
-def _rows(table: Any, restricted: Any, q: TableQuery, shown: list[str]) -> tuple[int, list[dict[str, Any]], bool]:
-    """(page number, rows, is there a next page?) of a table page.
+def _total(restricted: Any, shown: int, has_next: bool, skipped: int | None, limit: int | None) -> tuple[int, bool]:
+    """(number of rows, exact?) of a table page's query, counted only when the page does not tell:
+    the last page of an OFFSET read ends the rows, and a page beyond ``limit`` is past the count's
+    bound already (a page 20,000 need not count 10,000 rows to say "more than 10,000")."""
+    if skipped is None or not (shown or not skipped):
+        return count_rows(restricted, limit)  # by position, or past the end: OFFSET skipped fewer rows
+    if not has_next:
+        return skipped + shown, True
+    if limit is not None and skipped + shown > limit:
+        return limit, False
+    return count_rows(restricted, limit)
+
+
+def _rows(table: Any, restricted: Any, q: TableQuery, shown: list[str]
+          ) -> tuple[int, list[dict[str, Any]], bool, int | None]:
+    """(page number, rows, is there a next page?, rows skipped before them or None) of a table page.
 
     With a position (``_after``/``_before``) whose row still exists and an order that can be
-    compared exactly, the rows are those after (before) it; otherwise OFFSET skips the pages
-    before ``_page``. A "previous" page that meets the first row is the first page.
+    compared exactly, the rows are those after (before) it (how many rows come before them is
+    not known); otherwise OFFSET skips the pages before ``_page``. A "previous" page that meets
+    the first row is the first page.
     """
     heading = table.heading
     order = total_order(heading, q.sort)
@@ -217,15 +232,15 @@ def _rows(table: Any, restricted: Any, q: TableQuery, shown: list[str]) -> tuple
             seek = seek_condition(heading, order, values, backward=q.before is not None)
     if seek is None:
         rows = _fetch(table, restricted, shown, sort_order(heading, q.sort), q.size + 1, q.offset)
-        return q.page, rows[:q.size], len(rows) > q.size
+        return q.page, rows[:q.size], len(rows) > q.size, q.offset
     if q.after is not None:
         rows = _fetch(table, restricted & seek, shown, sort_order(heading, q.sort), q.size + 1, 0)
-        return q.page, rows[:q.size], len(rows) > q.size
+        return q.page, rows[:q.size], len(rows) > q.size, None
     rows = _fetch(table, restricted & seek, shown, sort_order(heading, q.sort, reverse=True), q.size + 1, 0)
     if len(rows) <= q.size:  # no page before this one: show the first page, whole
         rows = _fetch(table, restricted, shown, sort_order(heading, q.sort), q.size + 1, 0)
-        return 1, rows[:q.size], len(rows) > q.size
-    return q.page, rows[:q.size][::-1], True
+        return 1, rows[:q.size], len(rows) > q.size, 0
+    return q.page, rows[:q.size][::-1], True, None
 
 
 def _fetch(table: Any, query: Any, shown: list[str], order_by: list[str], limit: int,
