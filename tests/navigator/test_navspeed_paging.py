@@ -29,7 +29,8 @@ pytestmark = pytest.mark.backends
 N_ROWS = 40
 SIZE = 6
 SCORES = [0.1, None, 0.3, 1 / 3, 0.1, 2.5e-7, None, -0.7]  # float32: not one survives six digits
-WORDS = ["ab", "AB", "b", "", "Zz", "ab"]  # case variants tie under every backend's collation
+# case variants tie under every backend's collation; quotes and backslashes must survive as literals
+WORDS = ["ab", "AB", "b", "", "Zz", "ab", "a'b", "a\\b", 'a"b', "%_", "a\\'"]
 
 
 SERVER_URLS = {
