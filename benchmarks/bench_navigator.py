@@ -15,9 +15,10 @@ percentile. Targets (issue #8): table pages on a 1e6-row table within 100 ms, th
 within 300 ms, at the 95th percentile.
 
 Next to each table page, the same rows read with the raw driver (``Raw SQL p95``): the faster of
-one hand-written query and the two-step read (the keys of the page, then their rows), timed the
-same way in the same run. It is the floor of a page on that backend: what the database itself
-needs for those rows, before routing, counting and rendering.
+one hand-written query and the two-step read (the keys of the page, then their rows), called in
+turns with the page's requests so that both meet the same machine load. It is the floor of a page
+on that backend: what the database itself needs for those rows, before routing, counting and
+rendering.
 
 For development, ``--keep`` leaves the data schema in place (its name is printed) and
 ``--reuse NAME`` times the pages of a schema kept earlier at the same ``--size`` without building
@@ -261,20 +262,22 @@ class RawPage:
     offset: int = 0
 
 
-def time_runs(fn: Callable[[], Any], repeat: int, warmup: int) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
+def time_rounds(fns: dict[str, Callable[[], Any]], repeat: int, warmup: int) -> dict[str, list[float]]:
+    """Seconds of each timed call of each function, called in turns (a, b, c, a, b, c, ...) so
+    that a page and its raw-SQL floor meet the same machine load."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for i in range(warmup + repeat):
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            if i >= warmup:
+                times[name].append(time.perf_counter() - t)
     return times
 
 
-def raw_floor(conn: Any, table: str, spec: RawPage, size: int, repeat: int, warmup: int) -> tuple[float, str]:
-    """(p95 seconds, form) of the faster raw-driver read of a page's rows: one query selecting
-    every shown column, or the page's keys first and then their rows."""
+def raw_readers(conn: Any, table: str, spec: RawPage, size: int) -> dict[str, Callable[[], Any]]:
+    """Two raw-driver reads of a page's rows: one query selecting every shown column, and the
+    page's keys first, then their rows."""
     db, q = conn.raw, conn.backend.qident
     cols = ", ".join(q(c) for c in ("session_id", "trial_id", "rt", "choice", "contrast", "stim_on", "feedback"))
     where = f" WHERE {spec.where}" if spec.where else ""
@@ -297,9 +300,7 @@ def raw_floor(conn: Any, table: str, spec: RawPage, size: int, repeat: int, warm
                     [v for k in keys for v in k])
         return list(cur.fetchall())
 
-    best = min((percentile(time_runs(fn, repeat, warmup), 0.95), form)
-               for form, fn in (("1 query", one), ("2 steps", two)))
-    return best
+    return {"1 query": one, "2 steps": two}
 
 
 def run_backend(conn: Any, rows: int, repeat: int, warmup: int, log: Callable[[str], None], *,
@@ -362,15 +363,18 @@ def run_backend(conn: Any, rows: int, repeat: int, warmup: int, log: Callable[[s
                     raise RuntimeError(f"the deep page's next link does not page by position: {url}")
                 raw = RawPage(f"{q('session_id')} >= {a} AND ({q('session_id')} > {a} OR "
                               f"({q('session_id')} = {a} AND {q('trial_id')} > {b}))", key)
-            for _ in range(warmup):
-                r = client.get(url)
-                if r.status_code != 200:
-                    raise RuntimeError(f"{url}: HTTP {r.status_code}: {r.text[:300]}")
-            times = time_runs(lambda url=url: client.get(url), repeat, 0)
+            r = client.get(url)
+            if r.status_code != 200:
+                raise RuntimeError(f"{url}: HTTP {r.status_code}: {r.text[:300]}")
+            fns = {"page": lambda url=url: client.get(url)}
+            if raw is not None:
+                fns.update(raw_readers(conn, conn.backend.qtable(schema_name, "trial"), raw, 25))
+            runs = time_rounds(fns, repeat, warmup)
+            times = runs.pop("page")
             p50, p95 = statistics.median(times), percentile(times, 0.95)
             floor = ""
-            if raw is not None:
-                seconds, form = raw_floor(conn, conn.backend.qtable(schema_name, "trial"), raw, 25, repeat, warmup)
+            if runs:
+                seconds, form = min((percentile(t, 0.95), form) for form, t in runs.items())
                 floor = f"{format_duration(seconds)} ({form})"
             verdict = "" if target is None else ("✔" if p95 * 1000 <= target else "✘")
             out.append([label, conn.backend.name, format_duration(p50), format_duration(p95), floor,
@@ -420,7 +424,8 @@ def main(argv: list[str] | None = None) -> list[list[str]]:
         f"({args.rows:,} trial rows; {args.repeat} timed requests per page after {args.warmup} untimed). "
         "Server time: requests through the app's ASGI interface in process (routing, access check, "
         "queries, template or JSON), no network. Raw SQL p95: the same rows through the raw driver "
-        "(the faster of one query and keys-then-rows), the floor of the page on that backend.",
+        "(the faster of one query and keys-then-rows, called in turns with the page), the floor of the "
+        "page on that backend.",
         machine_markdown(machine),
         table,
         NOTES,
