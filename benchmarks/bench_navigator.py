@@ -71,12 +71,23 @@ NOTES = """What the numbers say:
 - Pages that use the primary key's order or an index (page 1, filters on a key prefix, rows, the
   mouse page) take a few milliseconds of server time on every backend, far inside the targets.
 - Counting is bounded (10,000 rows on table and list pages, 100,000 on schema pages; `_count=exact`
-  counts all): before that bound, an unfiltered page of the 1e6-row table spent 60-200 ms counting
-  (PostgreSQL and MariaDB), a filtered one up to 580 ms at p95 on MariaDB.
+  counts all), and a page past the bound or at the end of an `OFFSET` read does not count at all.
+- On SQLite and MariaDB a page reads its keys first (`ORDER BY … LIMIT … OFFSET` over the key
+  alone) and then the shown columns of those rows; PostgreSQL reads a page in one query. Against
+  the earlier one query of every shown column, run one after the other on this machine (load 2-3
+  from other jobs): MariaDB's sorted page 206 → 149 ms at the median, its page 20,000
+  66 → 49 ms; SQLite's page 20,000 25 → 13 ms.
+- "next" and "previous" links page by position (`_after`/`_before` name the row; `WHERE (sort
+  values, key) > (its)`), so the page after page 20,000 costs what page 2 costs: 6-17 ms here,
+  against 24-68 ms when the same link skipped 500,025 rows with `OFFSET`.
 - Sorting by an attribute without an index reads the whole table (SQLite's top-N sorter,
-  PostgreSQL's top-N heapsort, MariaDB's filesort) and misses the 100 ms target at 1e6 rows; an
-  index on the attributes people sort by removes that cost. Deep pages pay for the rows that
-  `OFFSET` skips (about 0.1 ms per 1,000 rows); filters narrow a table better than paging through it.
+  PostgreSQL's parallel top-N heapsort, MariaDB's filesort with a priority queue). The raw-SQL
+  floor shows what that costs the database alone: on MariaDB it is above 100 ms on this 2-core
+  machine (a bare `SELECT max(rt)` over the table takes ~100 ms), so that page cannot meet the
+  target there without an index; SQLite's floor is 80-120 ms depending on the machine's load,
+  PostgreSQL's 50-70 ms. An index on the attributes people sort by removes that cost (the navigator
+  never creates one). Deep pages reached by number pay for the rows `OFFSET` skips; filters narrow a
+  table better than paging through it.
 """
 
 
