@@ -100,6 +100,27 @@ def test_fit_recovers_threshold_and_bias_of_a_600_trial_session() -> None:
     assert abs(ours.bias - bias) < 1.0 and abs(ours.threshold - threshold) < 2.0
 
 
+def test_choice_params_describe_rightward_choices_with_no_go_trials_counted() -> None:
+    """The pipeline counts No-Go trials as not rightward; the truth it is judged against must too."""
+    truth = _params(nogo=0.1, lapse_low=0.04, lapse_high=0.06, n_trials=40_000)
+    x = np.linspace(-100, 100, 41)
+
+    def curve(p: dict[str, float]) -> np.ndarray:
+        return p["lapse_low"] + (1 - p["lapse_low"] - p["lapse_high"]) * (erf((x - p["bias"]) / p["threshold"]) + 1) / 2
+
+    decided = truth.block_params()["0.5"]
+    chosen = truth.choice_params()["0.5"]
+    np.testing.assert_allclose(curve(chosen), 0.9 * curve(decided), atol=1e-12)
+    assert chosen["bias"] == decided["bias"] and chosen["threshold"] == decided["threshold"]
+    assert chosen["lapse_high"] == pytest.approx(1 - 0.9 * 0.94) and chosen["lapse_low"] == pytest.approx(0.9 * 0.04)
+    # and the simulator's trials follow it: rightward choices at 100 % contrast
+    t = generate_session("training", truth, FULL, 2.0, np.random.default_rng(11), 5.0, 1024).trials
+    full_right = np.nan_to_num(t["contrastRight"]) == 1.0
+    observed = float(np.mean(t["choice"][full_right] == -1))
+    assert observed == pytest.approx(1 - chosen["lapse_high"], abs=0.02)
+    assert abs(observed - (1 - decided["lapse_high"])) > 0.06
+
+
 def test_biased_blocks_shift_the_bias_by_the_prior() -> None:
     truth = _params(n_trials=900)
     t = generate_session("biased", truth, BIASED_CONTRASTS, 1.5, np.random.default_rng(3), 5.0, 1024).trials

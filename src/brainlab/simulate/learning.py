@@ -101,6 +101,20 @@ class SessionParams:
             for p in (0.2, 0.5, 0.8)
         }
 
+    def choice_params(self) -> dict[str, dict[str, float]]:
+        """Per-block parameters of P(rightward choice) as the pipeline counts it.
+
+        The analysis (as IBL's) keeps No-Go trials in the denominator, so what it fits is
+        ``(1 - nogo) * P(right)``: the same erf with ``lapse_low' = (1 - nogo) * lapse_low`` and
+        ``lapse_high' = 1 - (1 - nogo) * (1 - lapse_high)``; bias and threshold are unchanged.
+        These are the values a correct fit recovers.
+        """
+        keep = 1.0 - self.nogo
+        return {
+            block: {**pars, "lapse_low": keep * pars["lapse_low"], "lapse_high": 1.0 - keep * (1.0 - pars["lapse_high"])}
+            for block, pars in self.block_params().items()
+        }
+
 
 def draw_traits(rng: np.random.Generator, learner_type: str, trials_range: tuple[int, int]) -> MouseTraits:
     """Draw one mouse's traits.

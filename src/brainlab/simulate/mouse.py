@@ -105,11 +105,15 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _true_params(kind: str, params: Any) -> dict[str, dict[str, float]] | None:
-    """Ground-truth psychometric parameters per probability-left block present in the session."""
+def _true_params(kind: str, params: Any, *, choices: bool = False) -> dict[str, dict[str, float]] | None:
+    """Ground-truth psychometric parameters per probability-left block present in the session.
+
+    ``choices=True`` gives those of P(rightward choice) with No-Go trials counted as not
+    rightward, the quantity the pipeline fits (:meth:`SessionParams.choice_params`).
+    """
     if kind == "habituation":
         return None
-    blocks = params.block_params()
+    blocks = params.choice_params() if choices else params.block_params()
     return blocks if kind in ("biased", "ephys") else {"0.5": blocks["0.5"]}
 
 
@@ -338,7 +342,8 @@ class _Mouse:
             "n_correct_trials": st.n_correct if st else None, "performance": st.performance if st else None,
             "performance_easy": st.performance_easy if st else None, "contrast_set": list(contrasts),
             "reward_volume_ul": reward, "learning_progress": params.progress,
-            "true_params": _true_params(kind, params),
+            "true_params": _true_params(kind, params), "true_nogo": params.nogo if kind != "habituation" else None,
+            "true_choice_params": _true_params(kind, params, choices=True),
             "true_median_rt": {"zero_contrast": params.rt_zero, "full_contrast": params.rt_easy},
             "training_status": decision.status if decision else None,
             "good_enough_for_brainwide_map": decision.good_enough_for_brainwide_map if decision else None,
