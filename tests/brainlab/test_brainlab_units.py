@@ -21,6 +21,7 @@ from brainlab.plots import behavior_figs as bf
 from brainlab.plots import ephys_figs as ef
 from brainlab.plots import registry
 from brainlab.plots.figures import downsample, jsonable, scatter_type
+from labjoin.errors import DataError
 
 
 def _counts(pars: list[float], n: int = 200, seed: int = 0) -> psych.ContrastCounts:
@@ -61,6 +62,27 @@ def test_bootstrap_interval_contains_truth() -> None:
     ci = psych.bootstrap_fit(_counts(truth, n=120, seed=3), n_boot=60)
     for (lo, hi), t in zip(ci.values(), truth):
         assert lo <= t <= hi
+
+
+def test_bootstrap_replicates_schemes_levels_and_bad_arguments() -> None:
+    counts = _counts([-8.0, 18.0, 0.08, 0.12], n=120, seed=3)
+    reps = psych.bootstrap_replicates(counts, n_boot=30)
+    assert reps.shape == (30, 4) and np.all(reps.std(axis=0) > 0)
+    np.testing.assert_array_equal(reps, psych.bootstrap_replicates(counts, n_boot=30))  # seeded
+    parametric = psych.bootstrap_replicates(counts, n_boot=30, scheme="parametric")
+    assert not np.array_equal(reps, parametric)
+    # the same replicates give nested intervals: a higher level is never narrower
+    narrow = psych.bootstrap_fit(counts, level=0.68, replicates=reps)
+    wide = psych.bootstrap_fit(counts, level=0.99, replicates=reps)
+    for k in narrow:
+        assert wide[k][0] <= narrow[k][0] <= narrow[k][1] <= wide[k][1]
+    state = np.random.get_state()[1].copy()
+    psych.bootstrap_replicates(counts, n_boot=2)
+    np.testing.assert_array_equal(np.random.get_state()[1], state)  # the global generator is restored
+    with pytest.raises(DataError, match="'parametric' or 'nonparametric'"):
+        psych.bootstrap_replicates(counts, n_boot=2, scheme="jackknife")
+    with pytest.raises(DataError, match="between 0 and 1"):
+        psych.bootstrap_fit(counts, level=95, replicates=reps)
 
 
 def test_contrast_counts_merge_zero_contrasts() -> None:
