@@ -78,16 +78,17 @@ NOTES = """What the numbers say:
   from other jobs): MariaDB's sorted page 206 → 149 ms at the median, its page 20,000
   66 → 49 ms; SQLite's page 20,000 25 → 13 ms.
 - "next" and "previous" links page by position (`_after`/`_before` name the row; `WHERE (sort
-  values, key) > (its)`), so the page after page 20,000 costs what page 2 costs: 6-17 ms here,
-  against 24-68 ms when the same link skipped 500,025 rows with `OFFSET`.
+  values, key) > (its)`), so the page after page 20,000 costs what page 2 costs: 6-20 ms,
+  against 24-68 ms when the same link skipped 500,025 rows with `OFFSET` (earlier code, same runs).
 - Sorting by an attribute without an index reads the whole table (SQLite's top-N sorter,
   PostgreSQL's parallel top-N heapsort, MariaDB's filesort with a priority queue). The raw-SQL
-  floor shows what that costs the database alone: on MariaDB it is above 100 ms on this 2-core
-  machine (a bare `SELECT max(rt)` over the table takes ~100 ms), so that page cannot meet the
-  target there without an index; SQLite's floor is 80-120 ms depending on the machine's load,
-  PostgreSQL's 50-70 ms. An index on the attributes people sort by removes that cost (the navigator
-  never creates one). Deep pages reached by number pay for the rows `OFFSET` skips; filters narrow a
-  table better than paging through it.
+  column shows what that costs the database alone; the page adds routing, counting and rendering
+  (5-15 ms) and the spikes of a shared machine. Over several runs on this 2-core machine, shared with other jobs (load 1-3), that floor was
+  130-260 ms on MariaDB (a bare `SELECT max(rt)` over the table alone takes ~100 ms), 80-125 ms on
+  SQLite and 50-85 ms on PostgreSQL: MariaDB cannot meet the 100 ms target for this page here,
+  SQLite meets it only on a quiet machine. An index on the attributes people sort by removes that
+  cost (the navigator never creates one). Deep pages reached by number pay for the rows `OFFSET`
+  skips; filters narrow a table better than paging through it.
 """
 
 
