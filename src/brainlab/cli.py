@@ -7,6 +7,7 @@
     brainlab populate --data DIR          # populate everything (no ingestion)
     brainlab jobs                         # the latest runs and their steps
     brainlab deletions [--apply]          # deletions left pending by the safe policy
+    brainlab validate --data DIR          # the stored results against the simulator's truth
 
 Options shared by every command: ``--url`` (database; default the configured one, i.e. the
 embedded SQLite file) and ``--prefix`` (schema-name prefix; default ``BRAINLAB_SCHEMA_PREFIX``
@@ -147,6 +148,38 @@ def deletions(url: str | None, prefix: str | None, do_apply: bool) -> None:
             detail.update(records=result.deleted)
         job.finish(result)
         click.echo(f"Applied {result.deleted} deletions (recorded in ingest.DeletionRecord, job {job.job_id}).")
+
+
+@cli.command()
+@_common
+@click.option("--data", "data_dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="The simulated cohort this database was ingested from.")
+@click.option("--n-boot", default=100, show_default=True, help="Bootstrap replicates per block fit.")
+@click.option("--min-trials", default=400, show_default=True, help="Leave out sessions with fewer trials.")
+@click.option("--family-level", default=0.95, show_default=True,
+              help="Level of a session's simultaneous intervals.")
+@click.option("--method", type=click.Choice(["normal", "percentile"]), default="normal", show_default=True,
+              help="normal: the fit plus or minus z times the replicates' SD (steady with few replicates); percentile needs many.")
+@click.option("--workers", default=None, type=int, help="Processes for the bootstrap (default: every CPU).")
+def validate(url: str | None, prefix: str | None, data_dir: str, n_boot: int, min_trials: int, family_level: float,
+             method: str, workers: int | None) -> None:
+    """Compare training statuses and psychometric fits with the simulator's ground truth."""
+    import os
+
+    from . import validate as v
+
+    _activate(url, prefix)
+    status = v.status_agreement(data_dir)
+    click.echo(f"Training status: {status.n_agree} of {status.n_sessions} sessions agree with the truth "
+               f"({status.fraction:.1%})")
+    for d in status.disagreements:
+        click.echo(f"  {d['date']} {d['session_uuid'][:8]}: stored {d['stored']}, true {d['true']}")
+    for u in status.deleted_in_lims:
+        click.echo(f"  session {u[:8]} was deleted in the LIMS; its deletion is pending (brainlab deletions)")
+    report = v.fit_recovery(data_dir, min_trials=min_trials, n_boot=n_boot, family_level=family_level,
+                            method=method, workers=workers or os.cpu_count() or 1)
+    for line in report.lines():
+        click.echo(line)
 
 
 def main(argv: list[str] | None = None) -> int:
