@@ -135,7 +135,7 @@ def bootstrap_replicates(counts: ContrastCounts, n_boot: int = 100, seed: int = 
     so that a contrast where no lapse was seen still varies. ``"parametric"`` (Wichmann & Hill
     2001) draws from the *fitted* curve instead; on the simulator its intervals are too narrow
     (a lapse fitted at 0 makes replicates without lapses: nominal 99 % intervals held the truth
-    for 97.9 % of parameters), while the smoothed non-parametric ones are conservative (99.5 %;
+    for 96.3 % of parameters), while the smoothed non-parametric ones are conservative (99.7 %;
     docs/brainlab.md, "Recovery of the ground truth").
     Each replicate is refitted with psychofit from the reference start values and bounds of
     :func:`fit`, plus ``nfits - 1`` seeded random restarts. (Starting from the point estimate
