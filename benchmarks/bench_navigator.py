@@ -83,12 +83,13 @@ NOTES = """What the numbers say:
 - Sorting by an attribute without an index reads the whole table (SQLite's top-N sorter,
   PostgreSQL's parallel top-N heapsort, MariaDB's filesort with a priority queue). The raw-SQL
   column shows what that costs the database alone; the page adds routing, counting and rendering
-  (5-15 ms) and the spikes of a shared machine. Over several runs on this 2-core machine, shared with other jobs (load 1-3), that floor was
-  130-260 ms on MariaDB (a bare `SELECT max(rt)` over the table alone takes ~100 ms), 80-125 ms on
-  SQLite and 50-85 ms on PostgreSQL: MariaDB cannot meet the 100 ms target for this page here,
-  SQLite meets it only on a quiet machine. An index on the attributes people sort by removes that
-  cost (the navigator never creates one). Deep pages reached by number pay for the rows `OFFSET`
-  skips; filters narrow a table better than paging through it.
+  (5-15 ms). Over several runs on this 2-core virtual machine, shared with other jobs, that floor
+  was 130-260 ms on MariaDB (a bare `SELECT max(rt)` over the table takes ~100 ms), 80-130 ms on
+  SQLite (the same query took 80 ms in one minute and 120 ms in the next, idle or not) and
+  50-85 ms on PostgreSQL. So MariaDB cannot meet the 100 ms target for this page here, and SQLite
+  meets it in some runs only. An index on the attributes people sort by removes that cost (the
+  navigator never creates one). Deep pages reached by number pay for the rows `OFFSET` skips;
+  filters narrow a table better than paging through it.
 """
 
 
