@@ -321,3 +321,25 @@ def test_pages_count_only_when_they_must(shared_client, caplog) -> None:
     finally:
         client.close()
         app.state.navigator.database.close()
+
+
+def test_keys_first_where_it_pays(shared_client, caplog) -> None:
+    """SQLite and MariaDB read the keys of a sorted or skipped-to page first, then those rows;
+    PostgreSQL, and any page that reads only its own rows, use one query."""
+    client, name, conn = shared_client
+    base = f"/api/schemas/{name}/Reading"
+    caplog.set_level(logging.DEBUG, logger="labjoin.sql")
+
+    def selects(query: str) -> list[str]:
+        caplog.clear()
+        _get(client, f"{base}?{query}")
+        return [rec.args[0] for rec in caplog.records if rec.name == "labjoin.sql" and rec.args
+                and "reading" in rec.args[0] and "count(" not in rec.args[0].lower()]
+
+    two_steps = conn.backend.name in ("sqlite", "mysql")
+    for query in ("_sort=-score&_size=5", "_page=3&_size=5", "_sort=word&_page=2&_size=5"):
+        sql = selects(query)
+        keys_only = [s for s in sql if s.split("FROM")[0].count(",") == 1]  # SELECT grp, idx
+        assert len(sql) == (2 if two_steps else 1), (query, sql)
+        assert len(keys_only) == (1 if two_steps else 0), (query, sql)
+    assert len(selects("_size=5")) == 1  # page 1 in key order reads its own rows only

@@ -246,10 +246,14 @@ def _rows(table: Any, restricted: Any, q: TableQuery, shown: list[str]
 def _fetch(table: Any, query: Any, shown: list[str], order_by: list[str], limit: int,
            offset: int) -> list[dict[str, Any]]:
     """``query.fetch(*shown, order_by=, limit=, offset=)``, on `NARROW_FIRST` backends in two
-    steps: the primary keys of the page, then the shown columns of those rows (in that order)."""
+    steps when the database reads more rows than the page shows (an OFFSET, or a sort by an
+    attribute outside the key): the primary keys of the page, then the shown columns of those rows
+    (in that order). A page in key order from its first row reads only its own rows: one query."""
     heading = table.heading
     pk = heading.primary_key
+    sorted_by = {item.split()[0] for item in order_by}
     narrow = (table.connection.backend.name in NARROW_FIRST and pk
+              and (offset > 0 or not sorted_by <= set(pk))
               # a float key would not survive the trip through Python exactly on MariaDB
               and not any(heading[k].category == "FLOAT" for k in pk)
               and not set(shown) <= set(pk))
