@@ -236,6 +236,8 @@ def test_openapi_and_docs_are_served_offline(member) -> None:
     paths = set(spec["paths"])
     assert {"/api/schemas", "/api/schemas/{schema}/{table}", "/api/lab/{name}"} <= paths
     assert not any(p.startswith("/schemas") for p in paths)  # HTML pages are not API routes
+    table_params = {q["name"] for q in spec["paths"]["/api/schemas/{schema}/{table}"]["get"]["parameters"]}
+    assert {"_page", "_size", "_sort", "_col", "_count", "_after", "_before"} <= table_params
     docs = member.get("/docs").text
     assert "static/swagger/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
     assert member.get("/static/swagger/swagger-ui-bundle.js").status_code == 200

@@ -25,6 +25,10 @@ CombineQ = Annotated[str | None, Query(alias="_combine", description="'and' (def
 ColQ = Annotated[list[str] | None, Query(alias="_col", description="Attributes to return (repeat).")]
 CountQ = Annotated[str | None, Query(alias="_count", description="'exact': count every row (by default the "
                                                                  "count stops at the configured limit).")]
+AfterQ = Annotated[str | None, Query(alias="_after", description="Opaque token of a row (from a 'next' link): "
+                                                                 "the page starts after it.")]
+BeforeQ = Annotated[str | None, Query(alias="_before", description="Opaque token of a row (from a 'previous' "
+                                                                   "link): the page ends before it.")]
 
 
 def _table_query(ctx: Ctx, schema: str, table: str) -> TableQuery:
@@ -63,9 +67,11 @@ def schema(ctx: Ctx, schema: str) -> dict[str, Any]:
 
 @page(router, "/schemas/{schema}/{table}", "table.html", "member", title="{table}", tags=["browse"])
 def table(ctx: Ctx, schema: str, table: str, _page: PageQ = None, _size: SizeQ = None, _sort: SortQ = None,
-          _combine: CombineQ = None, _col: ColQ = None, _count: CountQ = None) -> dict[str, Any]:
+          _combine: CombineQ = None, _col: ColQ = None, _count: CountQ = None, _after: AfterQ = None,
+          _before: BeforeQ = None) -> dict[str, Any]:
     """Rows of a table: filters as `attribute__op=value` (op: exact, not, lt, lte, gt, gte, contains,
-    startswith, endswith, in, isnull, notnull), sorting, paging and projection."""
+    startswith, endswith, in, isnull, notnull), sorting, paging (by number, or by position from a
+    next/previous link) and projection."""
     q = _table_query(ctx, schema, table)
     return browse.table_page(ctx.db, schema, table, q, ctx.urls, count_limit=ctx.nav.config.count_limit)
 
