@@ -100,6 +100,12 @@ class Compiler:
             return sa.bindparam(None, value)
         return sa.bindparam(f"{BIND_PREFIX}{base + index}", value)
 
+    def _named_bind(self, cond: C.Cond, index: int, value: Any) -> Any:
+        """A bind with a name even outside the statement cache (textual SQL refers to it by name)."""
+        base = self._bases.get(id(cond))
+        name = f"{BIND_PREFIX}{base + index}" if base is not None else f"ljk{id(cond)}_{index}"
+        return sa.bindparam(name, value)
+
     # -- entry points -----------------------------------------------------------------------
     def select(self, node: N.Node, names: Iterable[str] | None = None, *, order_by: Any = None,
                limit: int | None = None, offset: int | None = None) -> sa.Select[Any]:
@@ -387,7 +393,9 @@ class Compiler:
         if isinstance(cond, C.KeysIn):
             encs = [encoder(heading[a], backend) for a in cond.attrs]
             width = len(cond.attrs)
-            binds = [[self._bind(cond, r * width + k, e(v)) for k, (e, v) in enumerate(zip(encs, row))]
+            rows_in = backend == "sqlite" and width > 1
+            bind = self._named_bind if rows_in else self._bind
+            binds = [[bind(cond, r * width + k, e(v)) for k, (e, v) in enumerate(zip(encs, row))]
                      for r, row in enumerate(cond.rows)]
             cols = [state.cols[a] for a in cond.attrs]
             chunks = []
@@ -395,6 +403,8 @@ class Compiler:
                 part = binds[i: i + IN_CHUNK]
                 if len(cols) == 1:
                     chunks.append(cols[0].in_([r[0] for r in part]))
+                elif rows_in:
+                    chunks.append(_sqlite_rows_in(cols, part))
                 else:
                     chunks.append(sa.tuple_(*cols).in_([sa.tuple_(*r) for r in part]))
             return sa.or_(*chunks) if len(chunks) > 1 else chunks[0]
@@ -454,6 +464,21 @@ def _fragment_columns(text: str, heading: Any) -> set[str]:
     """The attributes of ``heading`` a SQL fragment names (fragments compare names case-blind)."""
     cols = _fragment(text).columns
     return {n for n in heading.names if n.lower() in cols}
+
+
+def _sqlite_rows_in(cols: list[Any], rows: list[list[Any]]) -> ColumnElement[Any]:
+    """``(a, b) IN (SELECT column1, column2 FROM (VALUES (?, ?), ...))`` for SQLite.
+
+    SQLite scans the whole table for the plain ``(a, b) IN (VALUES ...)`` that SQLAlchemy writes,
+    but seeks the primary-key index for the subquery form (25 keys of a 1e6-row table: 64 ms
+    against 0.03 ms). SQLite has no column list for a derived table, so its VALUES keeps the
+    default names column1, column2, ...
+    """
+    binds = [b for row in rows for b in row]
+    text = "VALUES " + ", ".join("(" + ", ".join(f":{b.key}" for b in row) + ")" for row in rows)
+    values = sa.text(text).bindparams(*binds).columns(*[sa.column(f"column{i + 1}") for i in range(len(cols))])
+    sub = values.subquery()
+    return sa.tuple_(*cols).in_(sa.select(*sub.c))
 
 
 def _cond_columns(cond: C.Cond, heading: Any) -> set[str]:

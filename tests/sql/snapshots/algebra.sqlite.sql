@@ -21,7 +21,8 @@ WHERE t0.rig IS NULL
 -- restrict by keys (IN list)
 SELECT t0.subject_id, t0.session, t0.trial, t0.outcome, t0.rt 
 FROM "lab.trial" AS t0 
-WHERE (t0.subject_id, t0.session) IN ((?, ?), (?, ?))
+WHERE (t0.subject_id, t0.session) IN (SELECT anon_1.column1, anon_1.column2 
+FROM (VALUES (?, ?), (?, ?)) AS anon_1)
 -- params: (1, 2, 3, 1)
 
 -- restrict by OR of dicts
