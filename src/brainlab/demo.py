@@ -138,6 +138,8 @@ def describe(result: DemoResult) -> list[str]:
         f"  brainlab jobs{'' if result.prefix == settings.DEFAULT_PREFIX else ' --prefix ' + result.prefix}"
         "          # the daily runs and their steps",
         "  labjoin serve          # browse it (mice, sessions, figures)",
+        f"  brainlab validate --data {result.data_dir}{'' if result.prefix == settings.DEFAULT_PREFIX else ' --prefix ' + result.prefix}"
+        "   # the results against the simulator's ground truth",
     ]
     return lines
 

@@ -80,6 +80,8 @@ class FitRecovery:
         """A short human-readable report."""
         out = [f"Psychometric fits: {self.n_blocks} blocks of {self.n_sessions} sessions, "
                f"{self.n_boot} bootstrap replicates each ({self.method} intervals)"]
+        if self.n_boot < 100:
+            out.append("  (fewer than 100 replicates: the intervals are rough; docs/brainlab.md quotes 100)")
         out += [f"  per-parameter {level:.0%} intervals hold the truth for {cov:.1%} of (block, parameter) pairs "
                 f"and for every parameter of {self.sessions_at[level]:.1%} of sessions"
                 for level, cov in self.coverage.items()]

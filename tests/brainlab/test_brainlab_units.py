@@ -238,3 +238,12 @@ def test_lims_mapping_of_a_session_keeps_the_stored_key() -> None:
     assert rows[3][1]["session_extended_qc"] == 40
     assert map_record("misc.note", "x", {}, Resolver({}, {}, {})) == []
     assert MODEL_ORDER.index("actions.session") < MODEL_ORDER.index("data.dataset")
+
+
+def test_demo_report_says_where_and_how_to_check_it(tmp_path: Path) -> None:
+    from brainlab.demo import DemoResult, describe
+
+    lines = "\n".join(describe(DemoResult(database="sqlite:///x.db", data_dir=tmp_path / "cohort", prefix="lab_",
+                                          rows={"lab_subject": {"Subject": 3}})))
+    assert f"brainlab validate --data {tmp_path / 'cohort'} --prefix lab_" in lines
+    assert "brainlab jobs --prefix lab_" in lines and "Subject 3" in lines
