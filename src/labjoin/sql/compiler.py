@@ -94,17 +94,13 @@ class Compiler:
         # as lj_<index> so a cached compilation can take another query's values
         self._bases = bases or {}
 
-    def _bind(self, cond: C.Cond, index: int, value: Any) -> Any:
+    def _bind(self, cond: C.Cond, index: int, value: Any, *, named: bool = False) -> Any:
+        """The bind of a condition's ``index``-th value: named ``lj_N`` under the statement cache,
+        else anonymous, unless ``named`` (textual SQL refers to its binds by name)."""
         base = self._bases.get(id(cond))
-        if base is None:
-            return sa.bindparam(None, value)
-        return sa.bindparam(f"{BIND_PREFIX}{base + index}", value)
-
-    def _named_bind(self, cond: C.Cond, index: int, value: Any) -> Any:
-        """A bind with a name even outside the statement cache (textual SQL refers to it by name)."""
-        base = self._bases.get(id(cond))
-        name = f"{BIND_PREFIX}{base + index}" if base is not None else f"ljk{id(cond)}_{index}"
-        return sa.bindparam(name, value)
+        if base is not None:
+            return sa.bindparam(f"{BIND_PREFIX}{base + index}", value)
+        return sa.bindparam(f"ljk{id(cond)}_{index}" if named else None, value)
 
     # -- entry points -----------------------------------------------------------------------
     def select(self, node: N.Node, names: Iterable[str] | None = None, *, order_by: Any = None,
@@ -394,8 +390,7 @@ class Compiler:
             encs = [encoder(heading[a], backend) for a in cond.attrs]
             width = len(cond.attrs)
             rows_in = backend == "sqlite" and width > 1
-            bind = self._named_bind if rows_in else self._bind
-            binds = [[bind(cond, r * width + k, e(v)) for k, (e, v) in enumerate(zip(encs, row))]
+            binds = [[self._bind(cond, r * width + k, e(v), named=rows_in) for k, (e, v) in enumerate(zip(encs, row))]
                      for r, row in enumerate(cond.rows)]
             cols = [state.cols[a] for a in cond.attrs]
             chunks = []
@@ -469,9 +464,9 @@ def _fragment_columns(text: str, heading: Any) -> set[str]:
 def _sqlite_rows_in(cols: list[Any], rows: list[list[Any]]) -> ColumnElement[Any]:
     """``(a, b) IN (SELECT column1, column2 FROM (VALUES (?, ?), ...))`` for SQLite.
 
-    SQLite scans the whole table for the plain ``(a, b) IN (VALUES ...)`` that SQLAlchemy writes,
-    but seeks the primary-key index for the subquery form (25 keys of a 1e6-row table: 64 ms
-    against 0.03 ms). SQLite has no column list for a derived table, so its VALUES keeps the
+    SQLite scans the whole table for the row-value list ``(a, b) IN ((?, ?), ...)`` that
+    SQLAlchemy writes, but seeks the primary-key index for the subquery form (25 keys of a
+    1e6-row table: 64 ms against 0.3 ms). SQLite has no column list for a derived table, so its VALUES keeps the
     default names column1, column2, ...
     """
     binds = [b for row in rows for b in row]
