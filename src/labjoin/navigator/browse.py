@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from .. import errors
-from ..algebra.conditions import AndList
 from ..graph.dependencies import class_name_of
 from ..sql import catalog
 from .db import Tables
@@ -262,9 +261,7 @@ def _fetch(table: Any, query: Any, shown: list[str], order_by: list[str], limit:
     keys = query.fetch(*pk, as_dict=True, order_by=order_by, limit=limit, offset=offset)
     if not keys:
         return []
-    # An OR of key equalities (AndList keeps it from becoming a tuple IN list, which SQLite
-    # answers with a full scan); every backend reads it as one index lookup per key.
-    found = (table & [AndList([k]) for k in keys]).fetch(*shown, as_dict=True)
+    found = (table & keys).fetch(*shown, as_dict=True)  # a key list: an index lookup per key on every backend
     by_key = {tuple(r[k] for k in pk): r for r in found}
     rows = [by_key.get(tuple(k[n] for n in pk)) for k in keys]
     if any(r is None for r in rows):  # a row was deleted (or its key changed) between the two reads
