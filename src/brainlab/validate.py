@@ -188,33 +188,30 @@ def fit_recovery(data_dir: Path | str, *, min_trials: int = 400, n_boot: int = 1
         blocks = t.get("true_choice_params") or t["true_params"]  # older files lack the No-Go correction
         return blocks[f"{r['prob_left']:.1f}"]
 
-    def inside(i: int, level: float) -> dict[str, tuple[bool, float, float]]:
+    def outside(i: int, level: float) -> dict[str, dict[str, float]]:
+        """The parameters of block ``i`` whose true value lies outside its ``level`` interval."""
         ci = psych.bootstrap_fit(counts[i], level=level, method=method, replicates=reps[i])
         t = true_of(rows[i])
-        return {k: (ci[k][0] <= t[k] <= ci[k][1], ci[k][0], ci[k][1]) for k in PARAMETERS}
+        return {k: {"true": t[k], "low": ci[k][0], "high": ci[k][1]} for k in PARAMETERS
+                if not ci[k][0] <= t[k] <= ci[k][1]}
 
     sessions: dict[str, list[int]] = {}
     for i, r in enumerate(rows):
         sessions.setdefault(str(r["session_uuid"]), []).append(i)
     coverage, sessions_at = {}, {}
     for level in levels:
-        hits = {i: [ok for ok, _, _ in inside(i, level).values()] for i in range(len(rows))}
-        coverage[level] = float(np.mean([h for i in hits for h in hits[i]]))
-        sessions_at[level] = float(np.mean([all(all(hits[i]) for i in idx) for idx in sessions.values()]))
-    misses, ok_sessions, ok_blocks = [], 0, 0
+        n_out = [len(outside(i, level)) for i in range(len(rows))]
+        coverage[level] = 1.0 - sum(n_out) / (len(PARAMETERS) * len(rows))
+        sessions_at[level] = float(np.mean([not any(n_out[i] for i in idx) for idx in sessions.values()]))
+    block_level = 1.0 - (1.0 - family_level) / len(PARAMETERS)
+    ok_blocks = sum(not outside(i, block_level) for i in range(len(rows)))
+    misses, ok_sessions = [], 0
     for idx in sessions.values():
         level = 1.0 - (1.0 - family_level) / (len(PARAMETERS) * len(idx))
-        good = True
-        for i in idx:
-            result = inside(i, level)
-            ok_blocks += all(ok for ok, _, _ in inside(i, 1.0 - (1.0 - family_level) / len(PARAMETERS)).values())
-            outside = {k: {"true": true_of(rows[i])[k], "low": lo, "high": hi}
-                       for k, (ok, lo, hi) in result.items() if not ok}
-            if outside:
-                good = False
-                misses.append({"session_uuid": str(rows[i]["session_uuid"]), "prob_left": rows[i]["prob_left"],
-                               "n_trials": int(np.sum(rows[i]["n_trials_stim"])), "outside": outside})
-        ok_sessions += good
+        found = [(i, outside(i, level)) for i in idx]
+        misses += [{"session_uuid": str(rows[i]["session_uuid"]), "prob_left": rows[i]["prob_left"],
+                    "n_trials": int(np.sum(rows[i]["n_trials_stim"])), "outside": out} for i, out in found if out]
+        ok_sessions += not any(out for _, out in found)
     return FitRecovery(n_sessions=len(sessions), n_blocks=len(rows), n_boot=n_boot, method=method,
                        coverage=coverage, sessions_at=sessions_at, family_level=family_level,
                        sessions_recovered=ok_sessions / len(sessions), blocks_recovered=ok_blocks / len(rows),
